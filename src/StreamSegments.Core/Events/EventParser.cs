@@ -1,0 +1,465 @@
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Core.Events;
+
+/// <summary>
+/// Parses and validates one input record (the JSON value that travels on the topics) into a reused
+/// <see cref="BuyerEvent"/>, or says why it is invalid. Allocation-free for valid records: Utf8JsonReader over
+/// the caller's bytes, unescaped strings in a reused scratch buffer, ids interned or hashed. Not thread-safe:
+/// one parser per task.
+/// </summary>
+public sealed class EventParser
+{
+    public const int MaxEventBytes = 1 << 20;
+    public static readonly decimal MaxAmount = 1_000_000_000_000_000m;
+
+    private const string TypeField = "type";
+    private const string EventIdField = "eventId";
+    private const string OccurredAtField = "occurredAt";
+    private const string BuyerIdField = "buyerId";
+    private const string SellerIdField = "sellerId";
+    private const string OrderIdField = "orderId";
+    private const string AmountField = "amount";
+    private const string CurrencyField = "currency";
+    private const string ItemsField = "items";
+    private const string ProductIdField = "productId";
+    private const string CategoryIdField = "categoryId";
+    private const string QuantityField = "quantity";
+    private const string PriceField = "price";
+
+    private readonly SymbolTable sellers;
+    private readonly SymbolTable categories;
+    private byte[] scratch = new byte[1024];
+    private int scratchUsed;
+    private Slice[] itemCategories = new Slice[8];
+    private int itemCount;
+
+    public EventParser(SymbolTable sellers, SymbolTable categories)
+    {
+        this.sellers = sellers;
+        this.categories = categories;
+    }
+
+    public bool TryParse(ReadOnlySpan<byte> utf8, BuyerEvent result, out EventRejection rejection)
+    {
+        if (utf8.Length > MaxEventBytes)
+        {
+            rejection = new EventRejection(RejectReason.TooLarge, Detail: "1 MiB");
+            return false;
+        }
+
+        scratchUsed = 0;
+        itemCount = 0;
+        try
+        {
+            return TryParseCore(utf8, result, out rejection);
+        }
+        catch (JsonException ex)
+        {
+            rejection = new EventRejection(RejectReason.MalformedJson, Detail: Describe(ex));
+            return false;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader reports invalid UTF-8 and bad escapes in strings this way.
+            rejection = new EventRejection(RejectReason.MalformedJson, Detail: ex.Message);
+            return false;
+        }
+    }
+
+    private bool TryParseCore(ReadOnlySpan<byte> utf8, BuyerEvent result, out EventRejection rejection)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+        if (!reader.Read())
+        {
+            rejection = new EventRejection(RejectReason.MalformedJson, Detail: "empty input");
+            return false;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            // Read the whole value so that garbage ("{" missing, binary) is reported as malformed, not as non-object.
+            reader.Skip();
+            while (reader.Read())
+            {
+            }
+
+            rejection = new EventRejection(RejectReason.NotAnObject);
+            return false;
+        }
+
+        Fields seen = 0;
+        Slice type = default, eventId = default, occurredAt = default, buyerId = default, sellerId = default;
+        Slice orderId = default, categoryId = default;
+        decimal amount = 0;
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = Identify(ref reader);
+            reader.Read();
+            if (field == Fields.None)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if ((seen & field) != 0)
+            {
+                rejection = new EventRejection(RejectReason.DuplicateField, NameOf(field));
+                return false;
+            }
+
+            seen |= field;
+            bool ok;
+            switch (field)
+            {
+                case Fields.Type: ok = TryReadId(ref reader, TypeField, out type, out rejection); break;
+                case Fields.EventId: ok = TryReadId(ref reader, EventIdField, out eventId, out rejection); break;
+                case Fields.OccurredAt: ok = TryReadId(ref reader, OccurredAtField, out occurredAt, out rejection); break;
+                case Fields.BuyerId: ok = TryReadId(ref reader, BuyerIdField, out buyerId, out rejection); break;
+                case Fields.SellerId: ok = TryReadId(ref reader, SellerIdField, out sellerId, out rejection); break;
+                case Fields.OrderId: ok = TryReadId(ref reader, OrderIdField, out orderId, out rejection); break;
+                case Fields.ProductId: ok = TryReadId(ref reader, ProductIdField, out _, out rejection); break;
+                case Fields.CategoryId: ok = TryReadId(ref reader, CategoryIdField, out categoryId, out rejection); break;
+                case Fields.Amount: ok = TryReadMoney(ref reader, AmountField, out amount, out rejection); break;
+                case Fields.Quantity: ok = TryReadQuantity(ref reader, out rejection); break;
+                case Fields.Currency: ok = TryReadOptionalString(ref reader, CurrencyField, out rejection); break;
+                case Fields.Items: ok = TryReadItems(ref reader, out rejection); break;
+                default: throw new InvalidOperationException("unreachable");
+            }
+
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        // Any trailing content after the object is a syntax error; the reader throws on it.
+        while (reader.Read())
+        {
+        }
+
+        if ((seen & Fields.Type) == 0)
+        {
+            rejection = new EventRejection(RejectReason.MissingField, TypeField);
+            return false;
+        }
+
+        if (!EventKinds.TryParse(Bytes(type), out var kind))
+        {
+            rejection = new EventRejection(RejectReason.UnknownType, TypeField, Encoding.UTF8.GetString(Bytes(type)));
+            return false;
+        }
+
+        var required = Fields.EventId | Fields.OccurredAt | Fields.BuyerId | Fields.SellerId
+            | (kind == EventKind.OrderPaid ? Fields.OrderId | Fields.Amount : Fields.ProductId | Fields.CategoryId);
+        var missing = required & ~seen;
+        if (missing != 0)
+        {
+            rejection = new EventRejection(RejectReason.MissingField, NameOf(Lowest(missing)));
+            return false;
+        }
+
+        if (!EventTime.TryParse(Bytes(occurredAt), out var at))
+        {
+            rejection = new EventRejection(RejectReason.InvalidTime, OccurredAtField, Encoding.UTF8.GetString(Bytes(occurredAt)));
+            return false;
+        }
+
+        result.Kind = kind;
+        result.OccurredAt = at;
+        result.EventIdHash = XxHash3.HashToUInt64(Bytes(eventId));
+        result.SetBuyerId(Bytes(buyerId));
+        result.Seller = sellers.Intern(Bytes(sellerId));
+        result.ClearItems();
+        if (kind == EventKind.OrderPaid)
+        {
+            result.Category = -1;
+            result.OrderIdHash = XxHash3.HashToUInt64(Bytes(orderId));
+            result.Amount = amount;
+            for (var i = 0; i < itemCount; i++)
+            {
+                result.AddItemCategory(categories.Intern(Bytes(itemCategories[i])));
+            }
+        }
+        else
+        {
+            result.Category = categories.Intern(Bytes(categoryId));
+            result.OrderIdHash = 0;
+            result.Amount = 0;
+        }
+
+        rejection = default;
+        return true;
+    }
+
+    private bool TryReadItems(ref Utf8JsonReader reader, out EventRejection rejection)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            rejection = default;
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            rejection = new EventRejection(RejectReason.WrongType, ItemsField, "an array");
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                rejection = new EventRejection(RejectReason.WrongType, ItemsField, "an array of objects");
+                return false;
+            }
+
+            Fields seen = 0;
+            Slice category = default;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var field = Identify(ref reader);
+                reader.Read();
+                if (field is not (Fields.ProductId or Fields.CategoryId or Fields.Quantity or Fields.Price))
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                if ((seen & field) != 0)
+                {
+                    rejection = new EventRejection(RejectReason.DuplicateField, $"{ItemsField}[].{NameOf(field)}");
+                    return false;
+                }
+
+                seen |= field;
+                var ok = field switch
+                {
+                    Fields.ProductId => TryReadId(ref reader, $"{ItemsField}[].{ProductIdField}", out _, out rejection),
+                    Fields.CategoryId => TryReadId(ref reader, $"{ItemsField}[].{CategoryIdField}", out category, out rejection),
+                    Fields.Quantity => TryReadQuantity(ref reader, out rejection),
+                    _ => TryReadMoney(ref reader, $"{ItemsField}[].{PriceField}", out _, out rejection),
+                };
+                if (!ok)
+                {
+                    return false;
+                }
+            }
+
+            var missing = (Fields.ProductId | Fields.CategoryId) & ~seen;
+            if (missing != 0)
+            {
+                rejection = new EventRejection(RejectReason.MissingField, $"{ItemsField}[].{NameOf(Lowest(missing))}");
+                return false;
+            }
+
+            if (itemCount == itemCategories.Length)
+            {
+                Array.Resize(ref itemCategories, itemCount * 2);
+            }
+
+            itemCategories[itemCount++] = category;
+        }
+
+        rejection = default;
+        return true;
+    }
+
+    private bool TryReadId(ref Utf8JsonReader reader, string field, out Slice slice, out EventRejection rejection)
+    {
+        slice = default;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            rejection = new EventRejection(RejectReason.WrongType, field, "a string");
+            return false;
+        }
+
+        slice = Copy(ref reader);
+        if (slice.Length == 0)
+        {
+            rejection = new EventRejection(RejectReason.EmptyField, field);
+            return false;
+        }
+
+        if (!Utf8.IsValid(Bytes(slice)))
+        {
+            rejection = new EventRejection(RejectReason.InvalidUtf8, field);
+            return false;
+        }
+
+        rejection = default;
+        return true;
+    }
+
+    private static bool TryReadOptionalString(ref Utf8JsonReader reader, string field, out EventRejection rejection)
+    {
+        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+        {
+            rejection = new EventRejection(RejectReason.WrongType, field, "a string");
+            return false;
+        }
+
+        rejection = default;
+        return true;
+    }
+
+    private static bool TryReadMoney(ref Utf8JsonReader reader, string field, out decimal value, out EventRejection rejection)
+    {
+        value = 0;
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            rejection = new EventRejection(RejectReason.WrongType, field, "a number");
+            return false;
+        }
+
+        if (!reader.TryGetDecimal(out value) || value < 0 || value > MaxAmount)
+        {
+            rejection = new EventRejection(RejectReason.OutOfRange, field, "must be between 0 and 10^15");
+            return false;
+        }
+
+        rejection = default;
+        return true;
+    }
+
+    private static bool TryReadQuantity(ref Utf8JsonReader reader, out EventRejection rejection)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            rejection = default;
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var quantity))
+        {
+            rejection = new EventRejection(RejectReason.WrongType, QuantityField, "a whole number");
+            return false;
+        }
+
+        if (quantity < 0)
+        {
+            rejection = new EventRejection(RejectReason.OutOfRange, QuantityField, "must not be negative");
+            return false;
+        }
+
+        rejection = default;
+        return true;
+    }
+
+    private Slice Copy(ref Utf8JsonReader reader)
+    {
+        var length = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (scratch.Length - scratchUsed < length)
+        {
+            Array.Resize(ref scratch, Math.Max(scratch.Length * 2, scratchUsed + length));
+        }
+
+        var written = reader.CopyString(scratch.AsSpan(scratchUsed));
+        var slice = new Slice(scratchUsed, written);
+        scratchUsed += written;
+        return slice;
+    }
+
+    private ReadOnlySpan<byte> Bytes(Slice slice) => scratch.AsSpan(slice.Start, slice.Length);
+
+    private static Fields Identify(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            // Escaped property names are legal but rare; compare the unescaped text.
+            var name = reader.GetString();
+            return name switch
+            {
+                TypeField => Fields.Type,
+                EventIdField => Fields.EventId,
+                OccurredAtField => Fields.OccurredAt,
+                BuyerIdField => Fields.BuyerId,
+                SellerIdField => Fields.SellerId,
+                OrderIdField => Fields.OrderId,
+                AmountField => Fields.Amount,
+                CurrencyField => Fields.Currency,
+                ItemsField => Fields.Items,
+                ProductIdField => Fields.ProductId,
+                CategoryIdField => Fields.CategoryId,
+                QuantityField => Fields.Quantity,
+                PriceField => Fields.Price,
+                _ => Fields.None,
+            };
+        }
+
+        var span = reader.ValueSpan;
+        return span switch
+        {
+            _ when span.SequenceEqual("type"u8) => Fields.Type,
+            _ when span.SequenceEqual("eventId"u8) => Fields.EventId,
+            _ when span.SequenceEqual("occurredAt"u8) => Fields.OccurredAt,
+            _ when span.SequenceEqual("buyerId"u8) => Fields.BuyerId,
+            _ when span.SequenceEqual("sellerId"u8) => Fields.SellerId,
+            _ when span.SequenceEqual("orderId"u8) => Fields.OrderId,
+            _ when span.SequenceEqual("amount"u8) => Fields.Amount,
+            _ when span.SequenceEqual("currency"u8) => Fields.Currency,
+            _ when span.SequenceEqual("items"u8) => Fields.Items,
+            _ when span.SequenceEqual("productId"u8) => Fields.ProductId,
+            _ when span.SequenceEqual("categoryId"u8) => Fields.CategoryId,
+            _ when span.SequenceEqual("quantity"u8) => Fields.Quantity,
+            _ when span.SequenceEqual("price"u8) => Fields.Price,
+            _ => Fields.None,
+        };
+    }
+
+    private static Fields Lowest(Fields set) => (Fields)((int)set & -(int)set);
+
+    private static string NameOf(Fields field) => field switch
+    {
+        Fields.Type => TypeField,
+        Fields.EventId => EventIdField,
+        Fields.OccurredAt => OccurredAtField,
+        Fields.BuyerId => BuyerIdField,
+        Fields.SellerId => SellerIdField,
+        Fields.OrderId => OrderIdField,
+        Fields.Amount => AmountField,
+        Fields.Currency => CurrencyField,
+        Fields.Items => ItemsField,
+        Fields.ProductId => ProductIdField,
+        Fields.CategoryId => CategoryIdField,
+        Fields.Quantity => QuantityField,
+        Fields.Price => PriceField,
+        _ => "?",
+    };
+
+    private static string Describe(JsonException ex) =>
+        ex.BytePositionInLine is { } position ? $"{FirstSentence(ex.Message)} (byte {position})" : FirstSentence(ex.Message);
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(" LineNumber", StringComparison.Ordinal);
+        return (end > 0 ? message[..end] : message).TrimEnd(' ', '.');
+    }
+
+    private readonly record struct Slice(int Start, int Length);
+
+    [Flags]
+    private enum Fields
+    {
+        None = 0,
+        Type = 1 << 0,
+        EventId = 1 << 1,
+        OccurredAt = 1 << 2,
+        BuyerId = 1 << 3,
+        SellerId = 1 << 4,
+        OrderId = 1 << 5,
+        Amount = 1 << 6,
+        ProductId = 1 << 7,
+        CategoryId = 1 << 8,
+        Currency = 1 << 9,
+        Items = 1 << 10,
+        Quantity = 1 << 11,
+        Price = 1 << 12,
+    }
+}

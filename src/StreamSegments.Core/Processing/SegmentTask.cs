@@ -1,0 +1,277 @@
+using StreamSegments.Core.Events;
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Core.Processing;
+
+public enum ApplyOutcome : byte
+{
+    Applied = 0,
+    DuplicateEvent = 1,
+    DuplicateOrder = 2,
+}
+
+/// <summary>
+/// One task (one partition of the co-partitioned input topics): its clock, its timers and its buyers. Applies
+/// events in arrival order and fires timers as the clock passes them, publishing every change of a pair's
+/// direct segment and of a buyer's category interest to the sink. Single-threaded by design.
+/// </summary>
+/// <remarks>
+/// Ordering at one instant: before an event at t is applied, timers due strictly before t fire; the event's own
+/// evaluation at t already sees every boundary at t, so a window exit and a new order at the same millisecond
+/// give no change ("differs from just before T"). Timers at t for other buyers fire once the clock moves past t.
+/// </remarks>
+public sealed class SegmentTask
+{
+    private readonly SegmentPolicy policy;
+    private readonly IBuyerStateStore store;
+    private readonly IChangeSink sink;
+    private readonly BuyerState buyer = new();
+
+    public SegmentTask(
+        SegmentPolicy policy, IBuyerStateStore store, IChangeSink sink, SymbolTable sellers, SymbolTable categories,
+        SellerCatalog? catalog = null, long clock = EventTime.None)
+    {
+        this.policy = policy;
+        this.store = store;
+        this.sink = sink;
+        Sellers = sellers;
+        Categories = categories;
+        Catalog = catalog ?? new SellerCatalog();
+        Clock = new TaskClock(clock);
+    }
+
+    public TaskClock Clock { get; }
+
+    public TimerQueue Timers { get; } = new();
+
+    public SymbolTable Sellers { get; }
+
+    public SymbolTable Categories { get; }
+
+    public SellerCatalog Catalog { get; }
+
+    public TaskCounters Counters { get; } = new();
+
+    public SegmentPolicy Policy => policy;
+
+    public ApplyOutcome Apply(BuyerEvent e)
+    {
+        if (e.OccurredAt > Clock.Now)
+        {
+            FireTimers(e.OccurredAt - 1);
+            Clock.AdvanceTo(e.OccurredAt);
+        }
+
+        // A late record (older than the clock) still counts, evaluated at the clock: nothing is lost, and no
+        // change is ever stamped before one already published.
+        var now = Clock.Now;
+        if (!store.TryLoad(e.BuyerId, buyer))
+        {
+            buyer.Reset(e.BuyerId);
+        }
+
+        if (buyer.HasSeen(e.EventIdHash))
+        {
+            Counters.DuplicateEvents++;
+            return ApplyOutcome.DuplicateEvent;
+        }
+
+        // A re-send of an event already out of the window changes nothing, so its id need not be remembered longer.
+        var forgetAt = e.OccurredAt + policy.Window;
+        if (forgetAt > now)
+        {
+            buyer.AddSeen(new SeenEvent(e.EventIdHash, forgetAt));
+        }
+
+        var outcome = ApplyOutcome.Applied;
+        if (e.Kind == EventKind.OrderPaid)
+        {
+            foreach (var category in e.ItemCategories)
+            {
+                Learn(e.Seller, category);
+            }
+
+            var pair = buyer.GetOrAddPair(e.Seller);
+            if (pair.HasOrder(e.OrderIdHash))
+            {
+                Counters.DuplicateOrders++;
+                outcome = ApplyOutcome.DuplicateOrder;
+            }
+            else
+            {
+                pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
+                EvaluatePair(pair, now, ChangeCause.Event);
+            }
+        }
+        else
+        {
+            Learn(e.Seller, e.Category);
+            if (e.Kind.IsInteraction())
+            {
+                var pair = buyer.GetOrAddPair(e.Seller);
+                pair.RecordInteraction(e.OccurredAt);
+                EvaluatePair(pair, now, ChangeCause.Event);
+
+                ref var interest = ref buyer.GetOrAddCategory(e.Category);
+                interest.LastInteraction = Math.Max(interest.LastInteraction, e.OccurredAt);
+                EvaluateCategory(ref interest, now, ChangeCause.Event);
+            }
+        }
+
+        Counters.EventsApplied++;
+        Finish(now);
+        return outcome;
+    }
+
+    /// <summary>Moves the clock to <paramref name="instant"/>, firing every timer due at or before it, in time order.</summary>
+    public void AdvanceTo(long instant)
+    {
+        FireTimers(instant);
+        Clock.AdvanceTo(instant);
+    }
+
+    /// <summary>Re-registers a buyer's timer after recovery (entries are hints; stale ones are skipped when they pop).</summary>
+    public void RestoreTimer(ReadOnlySpan<byte> buyerId, long due)
+    {
+        if (due != EventTime.None)
+        {
+            Timers.Schedule(buyerId, due);
+        }
+    }
+
+    private void FireTimers(long until)
+    {
+        while (Timers.TryTakeDue(until, out var buyerId, out var due))
+        {
+            if (!store.TryLoad(buyerId, buyer) || buyer.ScheduledTimer != due)
+            {
+                continue;
+            }
+
+            Counters.TimersFired++;
+            foreach (var pair in buyer.Pairs)
+            {
+                EvaluatePair(pair, due, cause: null);
+            }
+
+            foreach (ref var interest in buyer.Categories)
+            {
+                EvaluateCategory(ref interest, due, ChangeCause.WindowExit);
+            }
+
+            Finish(due);
+        }
+    }
+
+    private void EvaluatePair(PairState pair, long now, ChangeCause? cause)
+    {
+        var evaluation = SegmentRules.Evaluate(pair, now, policy);
+        if (evaluation.Segment == pair.Published)
+        {
+            return;
+        }
+
+        var change = new SegmentChange
+        {
+            SellerId = Sellers.NameOf(pair.Seller),
+            BuyerId = buyer.BuyerId,
+            From = pair.Published,
+            To = evaluation.Segment,
+            EffectiveAt = now,
+            Cause = cause ?? SegmentRules.BoundaryAt(pair, now, policy),
+            Measures = evaluation,
+        };
+        pair.Published = evaluation.Segment;
+        Counters.SegmentChanges++;
+        sink.SegmentChanged(change);
+    }
+
+    private void EvaluateCategory(ref CategoryInterest interest, long now, ChangeCause cause)
+    {
+        var interested = SegmentRules.IsInterested(interest, now, policy);
+        if (interested == interest.Published)
+        {
+            return;
+        }
+
+        interest.Published = interested;
+        Counters.CategoryInterestChanges++;
+        sink.CategoryInterestChanged(new CategoryInterestChange
+        {
+            CategoryId = Categories.NameOf(interest.Category),
+            BuyerId = buyer.BuyerId,
+            Entered = interested,
+            EffectiveAt = now,
+            Cause = cause,
+        });
+    }
+
+    private void Learn(int seller, int category)
+    {
+        if (Catalog.Learn(seller, category))
+        {
+            store.SaveCatalogEntry(seller, category);
+        }
+    }
+
+    /// <summary>Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back.</summary>
+    private void Finish(long now)
+    {
+        buyer.Prune(now, policy);
+        if (buyer.IsEmpty)
+        {
+            store.Delete(buyer.BuyerId);
+            return;
+        }
+
+        var next = NextDue(now);
+        if (next != buyer.ScheduledTimer)
+        {
+            buyer.ScheduledTimer = next;
+            if (next != EventTime.None)
+            {
+                Timers.Schedule(buyer.BuyerId, next);
+            }
+        }
+
+        store.Save(buyer);
+    }
+
+    private long NextDue(long now)
+    {
+        var next = long.MaxValue;
+        foreach (var pair in buyer.Pairs)
+        {
+            var boundary = SegmentRules.NextBoundary(pair, now, policy);
+            if (boundary != EventTime.None)
+            {
+                next = Math.Min(next, boundary);
+            }
+
+            // Housekeeping: the instant the oldest order's id may be forgotten, so an idle pair is dropped on time.
+            if (pair.OrderCount > 0)
+            {
+                next = Math.Min(next, Math.Max(now + 1, pair.Orders[0].At + policy.OrderRetention));
+            }
+        }
+
+        foreach (ref readonly var interest in buyer.Categories)
+        {
+            var exit = interest.LastInteraction + policy.Window;
+            if (interest.LastInteraction != EventTime.None && exit > now)
+            {
+                next = Math.Min(next, exit);
+            }
+        }
+
+        foreach (ref readonly var seen in buyer.Seen)
+        {
+            next = Math.Min(next, seen.ForgetAt);
+        }
+
+        return next == long.MaxValue ? EventTime.None : next;
+    }
+}

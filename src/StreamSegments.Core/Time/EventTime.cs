@@ -1,0 +1,139 @@
+namespace StreamSegments.Core.Time;
+
+/// <summary>
+/// Event time as milliseconds since the Unix epoch (UTC). Every instant in the rules is a whole millisecond,
+/// so a long is exact and cheap where <see cref="DateTimeOffset"/> would be neither.
+/// </summary>
+public static class EventTime
+{
+    public const long Day = 86_400_000;
+
+    /// <summary>Sentinel for "never" (no order, no interaction, no timer).</summary>
+    public const long None = long.MinValue;
+
+    /// <summary>Longest formatted instant: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
+    public const int FormattedLength = 24;
+
+    private static readonly long MinSupported = new DateTimeOffset(1970, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    private static readonly long MaxSupported = new DateTimeOffset(9999, 12, 31, 23, 59, 59, 999, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+    public static long FromDateTimeOffset(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset ToDateTimeOffset(long instant) => DateTimeOffset.FromUnixTimeMilliseconds(instant);
+
+    /// <summary>
+    /// Parses RFC 3339 UTC (<c>Z</c> or a zero offset) with optional fraction; digits past the millisecond are
+    /// truncated, since the rules are defined to the millisecond. Strict on purpose: an impossible date (Feb 30,
+    /// hour 24, a leap second) is an invalid event, not something to guess at.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> text, out long instant)
+    {
+        instant = 0;
+        // yyyy-MM-ddTHH:mm:ss then optional .f+ then Z | +00:00 | -00:00
+        if (text.Length < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't')
+            || text[13] != ':' || text[16] != ':')
+        {
+            return false;
+        }
+
+        if (!TryDigits(text[..4], out var year) || !TryDigits(text.Slice(5, 2), out var month)
+            || !TryDigits(text.Slice(8, 2), out var day) || !TryDigits(text.Slice(11, 2), out var hour)
+            || !TryDigits(text.Slice(14, 2), out var minute) || !TryDigits(text.Slice(17, 2), out var second))
+        {
+            return false;
+        }
+
+        var pos = 19;
+        var millis = 0;
+        if (text[pos] == '.')
+        {
+            pos++;
+            var start = pos;
+            while (pos < text.Length && IsDigit(text[pos]))
+            {
+                if (pos - start < 3)
+                {
+                    millis = (millis * 10) + (text[pos] - '0');
+                }
+
+                pos++;
+            }
+
+            var digits = pos - start;
+            if (digits == 0)
+            {
+                return false;
+            }
+
+            for (var i = digits; i < 3; i++)
+            {
+                millis *= 10;
+            }
+        }
+
+        var zone = text[pos..];
+        var utc = (zone.Length == 1 && (zone[0] == 'Z' || zone[0] == 'z'))
+            || zone.SequenceEqual("+00:00"u8) || zone.SequenceEqual("-00:00"u8);
+        if (!utc)
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || hour > 23 || minute > 59 || second > 59
+            || day < 1 || day > DateTime.DaysInMonth(year, month))
+        {
+            return false;
+        }
+
+        var ticks = new DateTime(year, month, day, hour, minute, second, millis, DateTimeKind.Utc).Ticks;
+        instant = (ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
+        return instant >= MinSupported && instant <= MaxSupported;
+    }
+
+    public static bool TryParse(string text, out long instant)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        var written = System.Text.Encoding.UTF8.GetBytes(text.AsSpan(0, Math.Min(text.Length, 64)), buffer);
+        return TryParse(text.Length > 64 ? default : buffer[..written], out instant);
+    }
+
+    public static long Parse(string text) =>
+        TryParse(text, out var instant) ? instant : throw new FormatException($"'{text}' is not an RFC 3339 UTC instant.");
+
+    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (always milliseconds), allocation-free.</summary>
+    public static int Format(long instant, Span<byte> destination)
+    {
+        var value = DateTime.UnixEpoch.AddMilliseconds(instant);
+        if (!value.TryFormat(destination, out var written, "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'"))
+        {
+            throw new ArgumentException("Destination too small for an instant.", nameof(destination));
+        }
+
+        return written;
+    }
+
+    public static string Format(long instant)
+    {
+        Span<byte> buffer = stackalloc byte[FormattedLength];
+        var written = Format(instant, buffer);
+        return System.Text.Encoding.UTF8.GetString(buffer[..written]);
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    private static bool TryDigits(ReadOnlySpan<byte> span, out int value)
+    {
+        value = 0;
+        foreach (var b in span)
+        {
+            if (!IsDigit(b))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (b - '0');
+        }
+
+        return true;
+    }
+}
