@@ -1,0 +1,36 @@
+using System.Text;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Core.Tests.Support;
+
+public sealed record RecordedSegmentChange(
+    string SellerId, string BuyerId, string? From, string? To, string EffectiveAt, ChangeCause Cause, string? Rfm, int Orders, decimal Amount);
+
+public sealed record RecordedInterestChange(string CategoryId, string BuyerId, string Change, string EffectiveAt);
+
+/// <summary>Collects a task's changes as plain records, with the wire names and times the outputs use.</summary>
+public sealed class RecordingSink : IChangeSink
+{
+    public List<RecordedSegmentChange> Segments { get; } = [];
+
+    public List<RecordedInterestChange> Interests { get; } = [];
+
+    public void SegmentChanged(in SegmentChange change) => Segments.Add(new RecordedSegmentChange(
+        Encoding.UTF8.GetString(change.SellerId),
+        Encoding.UTF8.GetString(change.BuyerId),
+        change.From == Segment.None ? null : change.From.ToWireName(),
+        change.To == Segment.None ? null : change.To.ToWireName(),
+        EventTime.Format(change.EffectiveAt),
+        change.Cause,
+        change.Measures.Rfm.IsDefined ? change.Measures.Rfm.ToString() : null,
+        change.Measures.Orders,
+        change.Measures.Amount));
+
+    public void CategoryInterestChanged(in CategoryInterestChange change) => Interests.Add(new RecordedInterestChange(
+        Encoding.UTF8.GetString(change.CategoryId),
+        Encoding.UTF8.GetString(change.BuyerId),
+        change.Entered ? "entered" : "left",
+        EventTime.Format(change.EffectiveAt)));
+}
