@@ -64,15 +64,15 @@ public interface IChangeSink
 /// <summary>What a task has done since it started; cheap to read at any time from the task's thread.</summary>
 public sealed class TaskCounters
 {
-    public long EventsApplied { get; internal set; }
+    public long EventsApplied { get; set; }
 
-    public long DuplicateEvents { get; internal set; }
+    public long DuplicateEvents { get; set; }
 
-    public long DuplicateOrders { get; internal set; }
+    public long DuplicateOrders { get; set; }
 
-    public long SegmentChanges { get; internal set; }
+    public long SegmentChanges { get; set; }
 
-    public long CategoryInterestChanges { get; internal set; }
+    public long CategoryInterestChanges { get; set; }
 
-    public long TimersFired { get; internal set; }
+    public long TimersFired { get; set; }
 }

@@ -121,7 +121,11 @@ public sealed class SegmentTask
             }
         }
 
-        Counters.EventsApplied++;
+        if (outcome == ApplyOutcome.Applied)
+        {
+            Counters.EventsApplied++;
+        }
+
         Finish(now);
         return outcome;
     }

@@ -1,0 +1,340 @@
+using System.Buffers.Binary;
+using FASTER.core;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.State;
+
+namespace StreamSegments.Storage;
+
+/// <summary>
+/// One task's buyer state in a FASTER KV store on local disk: one record per buyer (the encoded
+/// <see cref="BuyerState"/>), plus one small record per fact of the seller catalog. Larger than memory: the
+/// budget bounds the index and the in-memory log, the rest lives in the on-disk log. Not thread-safe: one
+/// session, used from the task's thread only.
+/// </summary>
+/// <remarks>
+/// Keys are the buyer id's UTF-8 bytes behind a one-byte kind tag, so there are no hash collisions to worry
+/// about. Checkpoints carry an opaque cookie (what the caller needs to resume: input position, clock); it is
+/// set only while processing is paused, since FASTER reads it when the checkpoint metadata is written.
+/// </remarks>
+public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
+{
+    private const byte BuyerKey = (byte)'B';
+    private const byte CatalogKey = (byte)'C';
+
+    private readonly IDevice logDevice;
+    private readonly FasterKV<SpanByte, SpanByte> store;
+    private readonly ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, Empty, SpanByteFunctions<Empty>> session;
+    private readonly BuyerStateCodec codec;
+    private readonly SymbolTable sellers;
+    private readonly SymbolTable categories;
+    private readonly StateStoreOptions options;
+    private readonly StoreGeometry geometry;
+    private byte[] keyBuffer = GC.AllocateUninitializedArray<byte>(256, pinned: true);
+    private readonly byte[] readBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
+    private bool disposed;
+
+    public FasterBuyerStateStore(string directory, StateStoreOptions options, SymbolTable sellers, SymbolTable categories)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        System.IO.Directory.CreateDirectory(directory);
+        Directory = directory;
+        this.options = options;
+        this.sellers = sellers;
+        this.categories = categories;
+        codec = new BuyerStateCodec(sellers, categories);
+        geometry = options.Geometry();
+
+        logDevice = Devices.CreateLogDevice(Path.Combine(directory, "log", "hlog"), preallocateFile: false, deleteOnClose: false);
+        store = new FasterKV<SpanByte, SpanByte>(
+            geometry.IndexBuckets,
+            new LogSettings
+            {
+                LogDevice = logDevice,
+                MemorySizeBits = geometry.LogMemoryBits,
+                PageSizeBits = geometry.PageBits,
+                SegmentSizeBits = options.SegmentSizeBits,
+                MutableFraction = options.MutableFraction,
+            },
+            new CheckpointSettings
+            {
+                CheckpointDir = Path.Combine(directory, "checkpoints"),
+                RemoveOutdated = options.RemoveOutdatedCheckpoints,
+            },
+            concurrencyControlMode: ConcurrencyControlMode.None);
+        session = store.For(new SpanByteFunctions<Empty>()).NewSession<SpanByteFunctions<Empty>>();
+    }
+
+    public string Directory { get; }
+
+    /// <summary>Bytes of memory the store may use: index plus in-memory log.</summary>
+    public long MemoryBudgetBytes => geometry.MemoryBytes;
+
+    /// <summary>Size of the log from its begin to its tail (live and superseded records, in memory and on disk).</summary>
+    public long LogBytes => store.Log.TailAddress - store.Log.BeginAddress;
+
+    /// <summary>Bytes of the log currently held in memory.</summary>
+    public long InMemoryLogBytes => store.Log.TailAddress - store.Log.HeadAddress;
+
+    /// <summary>Number of distinct keys (buyers and catalog facts); an O(index) walk, for diagnostics.</summary>
+    public long EntryCount => store.EntryCount;
+
+    public bool TryLoad(ReadOnlySpan<byte> buyerId, BuyerState state)
+    {
+        var key = Key(BuyerKey, buyerId, default);
+        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
+        var status = session.Read(ref key, ref output);
+        if (status.IsPending)
+        {
+            session.CompletePendingWithOutputs(out var completed, wait: true);
+            using (completed)
+            {
+                if (!completed.Next())
+                {
+                    throw new InvalidOperationException("FASTER completed no pending read.");
+                }
+
+                status = completed.Current.Status;
+                output = completed.Current.Output;
+            }
+        }
+
+        if (!status.Found)
+        {
+            output.Memory?.Dispose();
+            return false;
+        }
+
+        if (output.IsSpanByte)
+        {
+            codec.Decode(buyerId, output.SpanByte.AsReadOnlySpan(), state);
+        }
+        else
+        {
+            using var memory = output.Memory;
+            codec.Decode(buyerId, memory.Memory.Span[..output.Length], state);
+        }
+
+        return true;
+    }
+
+    public unsafe void Save(BuyerState state)
+    {
+        var value = codec.Encode(state);
+        if (value.Length > geometry.PageBytes - 1024)
+        {
+            throw new InvalidOperationException(
+                $"Buyer state of {value.Length} bytes does not fit in one FASTER page ({geometry.PageBytes} bytes); raise State:MemoryBudgetBytes.");
+        }
+
+        var key = Key(BuyerKey, state.BuyerId, default);
+        fixed (byte* valuePtr = value)
+        {
+            var spanValue = SpanByte.FromPointer(valuePtr, value.Length);
+            session.Upsert(ref key, ref spanValue);
+        }
+    }
+
+    public void Delete(ReadOnlySpan<byte> buyerId)
+    {
+        var key = Key(BuyerKey, buyerId, default);
+        session.Delete(ref key);
+    }
+
+    public unsafe void SaveCatalogEntry(int seller, int category)
+    {
+        var key = Key(CatalogKey, sellers.NameOf(seller), categories.NameOf(category));
+        byte marker = 1;
+        var value = SpanByte.FromPointer(&marker, 1);
+        session.Upsert(ref key, ref value);
+    }
+
+    /// <summary>Visits every live record (newest version of each key), buyers and catalog facts.</summary>
+    public void Scan(IStateVisitor visitor)
+    {
+        session.CompletePending(wait: true);
+        var functions = new ScanFunctions(visitor);
+        session.Iterate(ref functions);
+        if (functions.Error is { } error)
+        {
+            throw new InvalidOperationException("Scanning the state store failed.", error);
+        }
+    }
+
+    /// <summary>
+    /// Restores a task from the store: registers every buyer's timer and relearns the seller catalog.
+    /// Call once after <see cref="RecoverAsync"/>, before any event is applied.
+    /// </summary>
+    public void RestoreInto(SegmentTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        Scan(new RestoreVisitor(task));
+    }
+
+    /// <summary>Decodes every buyer into <paramref name="scratch"/> and hands it to <paramref name="onBuyer"/>.</summary>
+    public void ForEachBuyer(BuyerState scratch, Action<BuyerState> onBuyer) => Scan(new BuyerVisitor(codec, scratch, onBuyer));
+
+    /// <summary>
+    /// Makes everything written so far durable with <paramref name="cookie"/> (what the caller needs to resume),
+    /// compacting the log first when it has grown well past the live state. Call only while processing is paused.
+    /// </summary>
+    public async Task CheckpointAsync(byte[] cookie, CancellationToken cancellationToken)
+    {
+        session.CompletePending(wait: true);
+        CompactIfNeeded();
+        store.CommitCookie = cookie;
+        var (success, _) = await store.TakeFullCheckpointAsync(CheckpointType.Snapshot, cancellationToken: cancellationToken);
+        if (!success)
+        {
+            throw new InvalidOperationException("A FASTER checkpoint was already in progress.");
+        }
+    }
+
+    /// <summary>
+    /// Recovers the newest checkpoint, if there is one, and returns its cookie; null for a fresh store.
+    /// Deliberately not TryRecoverLatest, which swallows every error and silently starts empty.
+    /// </summary>
+    public async Task<byte[]?> RecoverAsync(CancellationToken cancellationToken)
+    {
+        var checkpointDirectory = Path.Combine(Directory, "checkpoints");
+        if (!System.IO.Directory.Exists(checkpointDirectory)
+            || !store.CheckpointManager.GetLogCheckpointTokens().Any())
+        {
+            return null;
+        }
+
+        await store.RecoverAsync(cancellationToken: cancellationToken);
+        return store.RecoveredCommitCookie;
+    }
+
+    /// <summary>Deletes a task's state directory (a task that must rebuild from scratch).</summary>
+    public static void DeleteDirectory(string directory)
+    {
+        if (System.IO.Directory.Exists(directory))
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        session.Dispose();
+        store.Dispose();
+        logDevice.Dispose();
+    }
+
+    private void CompactIfNeeded()
+    {
+        var log = store.Log;
+        var inMemoryLog = 1L << geometry.LogMemoryBits;
+        if (log.TailAddress - log.BeginAddress < options.CompactionLogRatio * inMemoryLog)
+        {
+            return;
+        }
+
+        // Lookup compaction keeps only records that are still the newest version of their key; superseded
+        // versions and deleted buyers are dropped. Compacting the older half keeps the cost bounded per round.
+        var until = Math.Min(log.SafeReadOnlyAddress, log.BeginAddress + ((log.TailAddress - log.BeginAddress) / 2));
+        if (until > log.BeginAddress)
+        {
+            session.Compact(until, CompactionType.Lookup);
+        }
+    }
+
+    private SpanByte Key(byte kind, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        var length = 1 + first.Length + (second.IsEmpty ? 0 : 4 + second.Length);
+        if (keyBuffer.Length < length)
+        {
+            keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(length, keyBuffer.Length * 2), pinned: true);
+        }
+
+        keyBuffer[0] = kind;
+        if (second.IsEmpty)
+        {
+            first.CopyTo(keyBuffer.AsSpan(1));
+        }
+        else
+        {
+            // Length-prefix the first part so that ("ab", "c") and ("a", "bc") are different keys.
+            BinaryPrimitives.WriteInt32LittleEndian(keyBuffer.AsSpan(1), first.Length);
+            first.CopyTo(keyBuffer.AsSpan(5));
+            second.CopyTo(keyBuffer.AsSpan(5 + first.Length));
+        }
+
+        return SpanByte.FromFixedSpan(keyBuffer.AsSpan(0, length));
+    }
+
+    internal static void Dispatch(IStateVisitor visitor, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        switch (key[0])
+        {
+            case BuyerKey:
+                visitor.Buyer(key[1..], value);
+                break;
+            case CatalogKey:
+                var sellerLength = BinaryPrimitives.ReadInt32LittleEndian(key[1..]);
+                visitor.CatalogEntry(key.Slice(5, sellerLength), key[(5 + sellerLength)..]);
+                break;
+            default:
+                throw new InvalidDataException($"Unknown state record kind {key[0]}.");
+        }
+    }
+
+    private struct ScanFunctions(IStateVisitor visitor) : IScanIteratorFunctions<SpanByte, SpanByte>
+    {
+        public Exception? Error { get; private set; }
+
+        public readonly bool OnStart(long beginAddress, long endAddress) => true;
+
+        public readonly bool SingleReader(ref SpanByte key, ref SpanByte value, RecordMetadata recordMetadata, long numberOfRecords)
+        {
+            Dispatch(visitor, key.AsReadOnlySpan(), value.AsReadOnlySpan());
+            return true;
+        }
+
+        public readonly bool ConcurrentReader(ref SpanByte key, ref SpanByte value, RecordMetadata recordMetadata, long numberOfRecords) =>
+            SingleReader(ref key, ref value, recordMetadata, numberOfRecords);
+
+        public readonly void OnStop(bool completed, long numberOfRecords)
+        {
+        }
+
+        public void OnException(Exception exception, long numberOfRecords) => Error = exception;
+    }
+
+    private sealed class RestoreVisitor(SegmentTask task) : IStateVisitor
+    {
+        public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state) =>
+            task.RestoreTimer(buyerId, BuyerStateCodec.ReadScheduledTimer(state));
+
+        public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId) =>
+            task.Catalog.Learn(task.Sellers.Intern(sellerId), task.Categories.Intern(categoryId));
+    }
+
+    private sealed class BuyerVisitor(BuyerStateCodec codec, BuyerState scratch, Action<BuyerState> onBuyer) : IStateVisitor
+    {
+        public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state)
+        {
+            codec.Decode(buyerId, state, scratch);
+            onBuyer(scratch);
+        }
+
+        public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId)
+        {
+        }
+    }
+}
+
+/// <summary>Receives the live records of a state store during a scan.</summary>
+public interface IStateVisitor
+{
+    void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state);
+
+    void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId);
+}

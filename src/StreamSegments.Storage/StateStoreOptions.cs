@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StreamSegments.Storage;
+
+/// <summary>
+/// Where and how large a task's FASTER store is. Bound from configuration section <c>State</c>.
+/// The memory budget covers the hash index and the in-memory part of the log; the rest spills to disk.
+/// </summary>
+public sealed class StateStoreOptions
+{
+    public const string SectionName = "State";
+
+    /// <summary>Root directory; each task gets a sub-directory with its log and checkpoints.</summary>
+    [Required]
+    public string Directory { get; set; } = "state";
+
+    /// <summary>Memory for one task's store: index plus in-memory log (rounded down to powers of two).</summary>
+    [Range(4L << 20, 1L << 40)]
+    public long MemoryBudgetBytes { get; set; } = 256L << 20;
+
+    /// <summary>Fraction of the in-memory log that is updated in place; the rest is read-only and flushing to disk.</summary>
+    [Range(0.1, 1.0)]
+    public double MutableFraction { get; set; } = 0.9;
+
+    /// <summary>Size of each log file on disk.</summary>
+    [Range(20, 36)]
+    public int SegmentSizeBits { get; set; } = 28;
+
+    /// <summary>
+    /// Compact when the log (begin to tail) is this many times the in-memory log: records superseded by newer
+    /// versions or deleted are reclaimed, so the disk holds roughly the live state and not its whole history.
+    /// </summary>
+    [Range(1.5, 1000)]
+    public double CompactionLogRatio { get; set; } = 4;
+
+    /// <summary>Keep only the newest checkpoint (older ones are never needed to recover).</summary>
+    public bool RemoveOutdatedCheckpoints { get; set; } = true;
+
+    internal StoreGeometry Geometry()
+    {
+        var indexBytes = PreviousPowerOfTwo(MemoryBudgetBytes / 4);
+        var logBytes = PreviousPowerOfTwo(MemoryBudgetBytes - indexBytes);
+
+        // At least 16 pages in memory so flushing and eviction overlap; a record must fit in one page.
+        var pageBits = Math.Min(22, Log2(logBytes) - 4);
+        return new StoreGeometry(IndexBuckets: indexBytes / 64, LogMemoryBits: Log2(logBytes), PageBits: pageBits);
+    }
+
+    private static long PreviousPowerOfTwo(long value) => 1L << Log2(value);
+
+    private static int Log2(long value) => 63 - long.LeadingZeroCount(value) is var bits ? (int)bits : 0;
+}
+
+internal readonly record struct StoreGeometry(long IndexBuckets, int LogMemoryBits, int PageBits)
+{
+    public long MemoryBytes => (IndexBuckets * 64) + (1L << LogMemoryBits);
+
+    public int PageBytes => 1 << PageBits;
+}

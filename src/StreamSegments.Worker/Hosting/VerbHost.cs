@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StreamSegments.Core.Policy;
+using StreamSegments.Storage;
+
+namespace StreamSegments.Worker.Hosting;
+
+/// <summary>
+/// Builds the host every verb runs in: configuration from appsettings.json, environment variables
+/// (<c>Section__Key</c>) and the command line (the verb's switches, or any <c>--Section:Key value</c>),
+/// validated options, and logging to stderr so that stdout stays clean for data.
+/// </summary>
+internal static class VerbHost
+{
+    public static HostApplicationBuilder CreateBuilder(string[] args, IReadOnlyDictionary<string, string> switches)
+    {
+        CheckSwitches(args, switches);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = false,
+        });
+        builder.Configuration.AddCommandLine(args, switches.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+
+        builder.Services.AddOptions<SegmentPolicy>().BindConfiguration(SegmentPolicy.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<StateStoreOptions>().BindConfiguration(StateStoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>A mistyped switch is an error, not a setting nobody reads.</summary>
+    private static void CheckSwitches(string[] args, IReadOnlyDictionary<string, string> switches)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith('-'))
+            {
+                continue;
+            }
+
+            var name = arg.Split('=', 2)[0];
+            if (!switches.ContainsKey(name) && !name.Contains(':', StringComparison.Ordinal))
+            {
+                throw new UsageException($"unknown option '{name}'");
+            }
+
+            if (!arg.Contains('=', StringComparison.Ordinal))
+            {
+                i++;
+            }
+        }
+    }
+}
+
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StreamSegments.Worker.Hosting;
+using StreamSegments.Worker.Replay;
+
+// One executable, several verbs; `run` is the default.
+var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
+var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancellation.Cancel();
+};
+
+try
+{
+    return verb switch
+    {
+        "replay" => await ReplayVerb.RunAsync(rest, cancellation.Token),
+        "help" or "--help" or "-h" => Usage(Console.Out, 0),
+        _ => Usage(Console.Error, 2, $"unknown verb '{verb}'"),
+    };
+}
+catch (UsageException ex)
+{
+    return Usage(Console.Error, 2, ex.Message);
+}
+catch (OptionsValidationException ex)
+{
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: invalid options: {string.Join("; ", ex.Failures)}");
+    return 2;
+}
+catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+{
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: cancelled");
+    return 130;
+}
+
+static int Usage(TextWriter output, int exitCode, string? error = null)
+{
+    if (error is not null)
+    {
+        output.WriteLine($"streamsegments: {error}");
+    }
+
+    output.WriteLine("""
+        usage: StreamSegments.Worker <verb> [options]
+
+        verbs:
+          replay    run a JSON-lines file of input events through the engine and write the changes and a snapshot
+                    --input FILE --as-of TIME --snapshot FILE --changes FILE --category-changes FILE
+                    [--rejects FILE] [--state-dir DIR] [--checkpoint-every N] [--memory-budget BYTES]
+          help      this text
+
+        Any setting can also be given as --Section:Key value (e.g. --Policy:WindowDays 60) or as an
+        environment variable Section__Key (e.g. Policy__WindowDays=60).
+        """);
+    return exitCode;
+}
+
+internal static class ReplayVerb
+{
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--input"] = "Replay:Input",
+        ["--as-of"] = "Replay:AsOf",
+        ["--snapshot"] = "Replay:Snapshot",
+        ["--changes"] = "Replay:Changes",
+        ["--category-changes"] = "Replay:CategoryChanges",
+        ["--rejects"] = "Replay:Rejects",
+        ["--state-dir"] = "Replay:StateDirectory",
+        ["--checkpoint-every"] = "Replay:CheckpointEvery",
+        ["--memory-budget"] = "State:MemoryBudgetBytes",
+    };
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var builder = VerbHost.CreateBuilder(args, Switches);
+        builder.Services.AddOptions<ReplayOptions>().BindConfiguration(ReplayOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ReplayRunner>();
+        using var host = builder.Build();
+        await host.Services.GetRequiredService<ReplayRunner>().RunAsync(cancellationToken);
+        return 0;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace StreamSegments.Worker.Replay;
+
+/// <summary>
+/// What a replay needs to resume exactly where its state checkpoint was taken: the input position, the
+/// clock, the counters, and the length of each output file at that moment. Stored as the FASTER checkpoint's
+/// cookie, so state and positions can never disagree.
+/// </summary>
+public sealed record ReplayCheckpoint
+{
+    public required string Input { get; init; }
+
+    public required string AsOf { get; init; }
+
+    public required string Policy { get; init; }
+
+    public required long InputOffset { get; init; }
+
+    public required long Line { get; init; }
+
+    public required long Clock { get; init; }
+
+    public required long ChangesLength { get; init; }
+
+    public required long CategoryChangesLength { get; init; }
+
+    public required long RejectsLength { get; init; }
+
+    public required ReplayCounters Counters { get; init; }
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, ReplayJsonContext.Default.ReplayCheckpoint);
+
+    public static ReplayCheckpoint Deserialize(byte[] cookie) =>
+        JsonSerializer.Deserialize(cookie, ReplayJsonContext.Default.ReplayCheckpoint)
+        ?? throw new InvalidDataException("The replay checkpoint cookie is empty.");
+}
+
+/// <summary>Totals of a replay, carried across checkpoints so a resumed run reports the whole input.</summary>
+public sealed record ReplayCounters
+{
+    public long Lines { get; set; }
+
+    public long Applied { get; set; }
+
+    public long DuplicateEvents { get; set; }
+
+    public long DuplicateOrders { get; set; }
+
+    public long Rejected { get; set; }
+
+    public long AfterAsOf { get; set; }
+
+    public long SegmentChanges { get; set; }
+
+    public long CategoryInterestChanges { get; set; }
+
+    public long TimersFired { get; set; }
+
+    public long SnapshotRows { get; set; }
+}
+
+[JsonSerializable(typeof(ReplayCheckpoint))]
+[JsonSerializable(typeof(Core.Policy.SegmentPolicy))]
+internal sealed partial class ReplayJsonContext : JsonSerializerContext;

@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamSegments.Core.Events;
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.Serialization;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+using StreamSegments.Storage;
+using StreamSegments.Worker.Output;
+
+namespace StreamSegments.Worker.Replay;
+
+/// <summary>
+/// The <c>replay</c> verb: runs a file of input events through one task (parser, engine, FASTER store) and
+/// writes the changes, the category interest changes, the rejects and the snapshot at <c>--as-of</c>.
+/// With a state directory it checkpoints periodically and resumes from the newest checkpoint, cutting each
+/// output back to the length the checkpoint recorded, so a stopped and resumed run writes exactly what an
+/// uninterrupted one does.
+/// </summary>
+public sealed partial class ReplayRunner(
+    IOptions<ReplayOptions> replayOptions,
+    IOptions<SegmentPolicy> policyOptions,
+    IOptions<StateStoreOptions> stateOptions,
+    ILogger<ReplayRunner> logger)
+{
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(10);
+
+    public async Task<ReplayCounters> RunAsync(CancellationToken cancellationToken)
+    {
+        var options = replayOptions.Value;
+        var policy = policyOptions.Value;
+        var asOf = options.AsOfInstant;
+        var persistent = !string.IsNullOrEmpty(options.StateDirectory);
+        var stateDirectory = persistent
+            ? options.StateDirectory!
+            : Path.Combine(Path.GetTempPath(), $"streamsegments-replay-{Guid.NewGuid():N}");
+        var stopwatch = Stopwatch.StartNew();
+
+        try
+        {
+            var sellers = new SymbolTable();
+            var categories = new SymbolTable();
+            using var store = new FasterBuyerStateStore(Path.Combine(stateDirectory, "task-0"), stateOptions.Value, sellers, categories);
+            var resume = await RecoverAsync(store, options, policy, cancellationToken);
+            var counters = resume?.Counters ?? new ReplayCounters();
+            var linesAtStart = counters.Lines;
+
+            using var changes = JsonLinesWriter.Open(options.Changes, resume?.ChangesLength ?? 0);
+            using var categoryChanges = JsonLinesWriter.Open(options.CategoryChanges, resume?.CategoryChangesLength ?? 0);
+            using var rejects = string.IsNullOrEmpty(options.Rejects) ? null : JsonLinesWriter.Open(options.Rejects, resume?.RejectsLength ?? 0);
+
+            var task = new SegmentTask(policy, store, new FileChangeSink(changes, categoryChanges), sellers, categories,
+                clock: resume?.Clock ?? EventTime.None);
+            if (resume is not null)
+            {
+                Seed(task.Counters, resume.Counters);
+                store.RestoreInto(task);
+                if (logger.IsEnabled(LogLevel.Information))
+                {
+                    LogResumed(resume.Line, EventTime.ToDateTimeOffset(resume.Clock), task.Timers.Count);
+                }
+            }
+
+            var parser = new EventParser(sellers, categories);
+            var parsed = new BuyerEvent();
+            using var reader = new LineReader(
+                new FileStream(options.Input, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan),
+                EventParser.MaxEventBytes, resume?.InputOffset ?? 0, resume?.Line ?? 0);
+
+            var sinceCheckpoint = 0;
+            var nextProgress = stopwatch.Elapsed + ProgressInterval;
+            while (reader.TryReadLine(out var line, out var oversized))
+            {
+                counters.Lines++;
+                if (oversized)
+                {
+                    Reject(rejects, counters, reader.LineNumber, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
+                }
+                else if (!parser.TryParse(line, parsed, out var rejection))
+                {
+                    Reject(rejects, counters, reader.LineNumber, rejection);
+                }
+                else if (parsed.OccurredAt > asOf)
+                {
+                    counters.AfterAsOf++;
+                }
+                else
+                {
+                    task.Apply(parsed);
+                }
+
+                if (++sinceCheckpoint >= options.CheckpointEvery)
+                {
+                    sinceCheckpoint = 0;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (persistent)
+                    {
+                        await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, cancellationToken);
+                    }
+
+                    if (stopwatch.Elapsed >= nextProgress)
+                    {
+                        nextProgress = stopwatch.Elapsed + ProgressInterval;
+                        if (logger.IsEnabled(LogLevel.Information))
+                        {
+                            LogProgress(counters.Lines, EventTime.ToDateTimeOffset(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
+                        }
+                    }
+                }
+                else if ((sinceCheckpoint & 0xFFF) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+
+            task.AdvanceTo(asOf);
+            Collect(counters, task.Counters);
+            counters.SnapshotRows = WriteSnapshot(store, task, policy, options.Snapshot, asOf);
+
+            changes.Flush(durable: persistent);
+            categoryChanges.Flush(durable: persistent);
+            rejects?.Flush(durable: persistent);
+            if (persistent)
+            {
+                await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, cancellationToken);
+            }
+
+            var elapsed = stopwatch.Elapsed;
+            var processed = counters.Lines - linesAtStart;
+            await Console.Error.WriteLineAsync(
+                $"replay: {counters.Lines} lines, {counters.Applied} events applied, {counters.DuplicateEvents + counters.DuplicateOrders} duplicates, " +
+                $"{counters.Rejected} rejected, {counters.AfterAsOf} after as-of, {counters.SegmentChanges} changes, " +
+                $"{counters.CategoryInterestChanges} category changes, {counters.SnapshotRows} snapshot rows, " +
+                $"{elapsed.TotalSeconds:F2} s, {processed / Math.Max(elapsed.TotalSeconds, 1e-9):F0} events/s");
+            return counters;
+        }
+        finally
+        {
+            if (!persistent)
+            {
+                FasterBuyerStateStore.DeleteDirectory(stateDirectory);
+            }
+        }
+    }
+
+    private static async Task<ReplayCheckpoint?> RecoverAsync(
+        FasterBuyerStateStore store, ReplayOptions options, SegmentPolicy policy, CancellationToken cancellationToken)
+    {
+        var cookie = await store.RecoverAsync(cancellationToken);
+        if (cookie is null)
+        {
+            return null;
+        }
+
+        var checkpoint = ReplayCheckpoint.Deserialize(cookie);
+        var input = Path.GetFullPath(options.Input);
+        if (checkpoint.Input != input || checkpoint.AsOf != options.AsOf || checkpoint.Policy != PolicyText(policy))
+        {
+            throw new InvalidOperationException(
+                $"The state directory holds a replay of '{checkpoint.Input}' as of {checkpoint.AsOf} with another policy or input; " +
+                "use a fresh --state-dir for a different replay.");
+        }
+
+        if (new FileInfo(input).Length < checkpoint.InputOffset)
+        {
+            throw new InvalidOperationException($"'{input}' is shorter than the checkpoint's position {checkpoint.InputOffset}; it was changed since.");
+        }
+
+        return checkpoint;
+    }
+
+    private static async Task CheckpointAsync(
+        FasterBuyerStateStore store, ReplayOptions options, SegmentPolicy policy, LineReader reader, SegmentTask task,
+        ReplayCounters counters, JsonLinesWriter changes, JsonLinesWriter categoryChanges, JsonLinesWriter? rejects,
+        CancellationToken cancellationToken)
+    {
+        // Outputs reach the disk before the state that refers to them, so a checkpoint never names bytes that
+        // a crash could lose.
+        changes.Flush(durable: true);
+        categoryChanges.Flush(durable: true);
+        rejects?.Flush(durable: true);
+        var snapshot = counters with { };
+        Collect(snapshot, task.Counters);
+        var checkpoint = new ReplayCheckpoint
+        {
+            Input = Path.GetFullPath(options.Input),
+            AsOf = options.AsOf,
+            Policy = PolicyText(policy),
+            InputOffset = reader.NextOffset,
+            Line = reader.LineNumber,
+            Clock = task.Clock.Now,
+            ChangesLength = changes.Length,
+            CategoryChangesLength = categoryChanges.Length,
+            RejectsLength = rejects?.Length ?? 0,
+            Counters = snapshot,
+        };
+        await store.CheckpointAsync(checkpoint.Serialize(), cancellationToken);
+    }
+
+    private static void Seed(TaskCounters task, ReplayCounters from)
+    {
+        task.EventsApplied = from.Applied;
+        task.DuplicateEvents = from.DuplicateEvents;
+        task.DuplicateOrders = from.DuplicateOrders;
+        task.SegmentChanges = from.SegmentChanges;
+        task.CategoryInterestChanges = from.CategoryInterestChanges;
+        task.TimersFired = from.TimersFired;
+    }
+
+    private static void Collect(ReplayCounters into, TaskCounters task)
+    {
+        into.Applied = task.EventsApplied;
+        into.DuplicateEvents = task.DuplicateEvents;
+        into.DuplicateOrders = task.DuplicateOrders;
+        into.SegmentChanges = task.SegmentChanges;
+        into.CategoryInterestChanges = task.CategoryInterestChanges;
+        into.TimersFired = task.TimersFired;
+    }
+
+    private static long WriteSnapshot(FasterBuyerStateStore store, SegmentTask task, SegmentPolicy policy, string path, long asOf)
+    {
+        using var output = JsonLinesWriter.Create(path);
+        var rows = new SnapshotFileSink(output);
+        var builder = new SnapshotBuilder(policy, task.Sellers, task.Catalog);
+        store.ForEachBuyer(new BuyerState(), buyer => builder.Emit(buyer, asOf, rows));
+        output.Flush(durable: false);
+        return output.Lines;
+    }
+
+    private static void Reject(JsonLinesWriter? rejects, ReplayCounters counters, long line, EventRejection rejection)
+    {
+        counters.Rejected++;
+        if (rejects is null)
+        {
+            return;
+        }
+
+        var json = rejects.BeginLine();
+        json.WriteStartObject();
+        json.WriteNumber("line"u8, line);
+        json.WriteString("reason"u8, rejection.Code);
+        json.WriteString("message"u8, rejection.Message);
+        json.WriteEndObject();
+        rejects.EndLine();
+    }
+
+    private static string PolicyText(SegmentPolicy policy) => JsonSerializer.Serialize(policy, ReplayJsonContext.Default.SegmentPolicy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resumed replay at line {Line}, clock {Clock}, {Timers} timers restored")]
+    private partial void LogResumed(long line, DateTimeOffset clock, int timers);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replayed {Lines} lines, clock {Clock}, {Rate} lines/s")]
+    private partial void LogProgress(long lines, DateTimeOffset clock, long rate);
+
+    private sealed class SnapshotFileSink(JsonLinesWriter output) : ISnapshotSink
+    {
+        public void Row(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> buyerId, Segment segment, RfmScore rfm)
+        {
+            ChangeMessages.WriteSnapshotRow(output.BeginLine(), sellerId, buyerId, segment, rfm);
+            output.EndLine();
+        }
+    }
+}
