@@ -1,0 +1,173 @@
+using System.Text;
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Storage.Tests;
+
+public sealed class FasterBuyerStateStoreTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), $"ss-store-{Guid.NewGuid():N}");
+    private readonly SymbolTable sellers = new();
+    private readonly SymbolTable categories = new();
+
+    public void Dispose() => FasterBuyerStateStore.DeleteDirectory(directory);
+
+    [Fact]
+    public void A_saved_buyer_loads_back_with_every_field()
+    {
+        using var store = Open();
+        store.Save(Buyer("b-1", orders: 3, seed: 7));
+
+        var loaded = new BuyerState();
+        Assert.True(store.TryLoad("b-1"u8, loaded));
+        AssertSame(Buyer("b-1", orders: 3, seed: 7), loaded);
+        Assert.False(store.TryLoad("b-2"u8, new BuyerState()));
+    }
+
+    [Fact]
+    public void A_deleted_buyer_is_gone_and_absent_from_scans()
+    {
+        using var store = Open();
+        store.Save(Buyer("b-1", orders: 1, seed: 1));
+        store.Save(Buyer("b-2", orders: 1, seed: 2));
+
+        store.Delete("b-1"u8);
+
+        Assert.False(store.TryLoad("b-1"u8, new BuyerState()));
+        Assert.Equal(["b-2"], BuyerIds(store));
+    }
+
+    [Fact]
+    public void State_larger_than_the_memory_budget_spills_to_disk_and_reads_back()
+    {
+        // 4 MiB budget: 1 MiB index, 2 MiB log in memory; 20k buyers of ~600 bytes are ~12 MiB of log.
+        using var store = Open(new StateStoreOptions { MemoryBudgetBytes = 4L << 20 });
+        for (var i = 0; i < 20_000; i++)
+        {
+            store.Save(Buyer($"b-{i}", orders: 15, seed: i));
+        }
+
+        Assert.True(store.LogBytes > store.MemoryBudgetBytes, $"log {store.LogBytes} should exceed the budget {store.MemoryBudgetBytes}");
+        Assert.True(store.InMemoryLogBytes <= 2L << 20, $"in-memory log {store.InMemoryLogBytes} should stay within 2 MiB");
+        var loaded = new BuyerState();
+        foreach (var i in new[] { 0, 1, 4_999, 12_345, 19_999 })
+        {
+            Assert.True(store.TryLoad(Encoding.UTF8.GetBytes($"b-{i}"), loaded), $"b-{i} not found");
+            AssertSame(Buyer($"b-{i}", orders: 15, seed: i), loaded);
+        }
+    }
+
+    [Fact]
+    public async Task A_checkpoint_recovers_state_catalog_and_cookie_after_reopening()
+    {
+        var cookie = "position=42"u8.ToArray();
+        using (var store = Open())
+        {
+            store.Save(Buyer("b-1", orders: 2, seed: 3));
+            store.SaveCatalogEntry(sellers.Intern("s-1"u8), categories.Intern("c-9"u8));
+            await store.CheckpointAsync(cookie, CancellationToken.None);
+            store.Save(Buyer("b-after-checkpoint", orders: 1, seed: 4));
+        }
+
+        var freshSellers = new SymbolTable();
+        var freshCategories = new SymbolTable();
+        using var reopened = new FasterBuyerStateStore(directory, new StateStoreOptions(), freshSellers, freshCategories);
+        var recovered = await reopened.RecoverAsync(CancellationToken.None);
+
+        Assert.Equal(cookie, recovered);
+        var task = new SegmentTask(new SegmentPolicy(), reopened, new NullSink(), freshSellers, freshCategories);
+        reopened.RestoreInto(task);
+        Assert.Equal(["s-1"], task.Catalog.SellersOf(freshCategories.Intern("c-9"u8)).Select(freshSellers.TextOf));
+        Assert.Equal(["b-1"], BuyerIds(reopened));
+        Assert.Equal(1, task.Timers.Count);
+    }
+
+    [Fact]
+    public async Task A_fresh_directory_recovers_nothing()
+    {
+        using var store = Open();
+        Assert.Null(await store.RecoverAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Compaction_at_checkpoint_reclaims_superseded_versions()
+    {
+        using var store = Open(new StateStoreOptions { MemoryBudgetBytes = 4L << 20, CompactionLogRatio = 2 });
+        for (var round = 0; round < 10; round++)
+        {
+            for (var i = 0; i < 2_000; i++)
+            {
+                // Growing values force a new version at the tail each round.
+                store.Save(Buyer($"b-{i}", orders: 1 + round, seed: i));
+            }
+        }
+
+        var before = store.LogBytes;
+        await store.CheckpointAsync([1], CancellationToken.None);
+
+        Assert.True(store.LogBytes < before, $"log {store.LogBytes} should have shrunk from {before}");
+        var loaded = new BuyerState();
+        Assert.True(store.TryLoad("b-1999"u8, loaded));
+        AssertSame(Buyer("b-1999", orders: 10, seed: 1999), loaded);
+        Assert.Equal(2_000, BuyerIds(store).Count);
+    }
+
+    private FasterBuyerStateStore Open(StateStoreOptions? options = null) =>
+        new(directory, options ?? new StateStoreOptions(), sellers, categories);
+
+    private static List<string> BuyerIds(FasterBuyerStateStore store)
+    {
+        var ids = new List<string>();
+        store.ForEachBuyer(new BuyerState(), b => ids.Add(Encoding.UTF8.GetString(b.BuyerId)));
+        return ids;
+    }
+
+    private BuyerState Buyer(string id, int orders, int seed)
+    {
+        var state = new BuyerState();
+        state.Reset(Encoding.UTF8.GetBytes(id));
+        state.ScheduledTimer = 1_000 + seed;
+        var pair = state.AddPair(sellers.Intern(Encoding.UTF8.GetBytes($"s-{seed % 5}")));
+        pair.Published = Segment.Returning;
+        for (var i = 0; i < orders; i++)
+        {
+            pair.AddOrder(new OrderEntry(EventTime.Day * (seed + i), 1000.5m + i, (ulong)(seed * 100 + i)));
+        }
+
+        pair.RecordInteraction(EventTime.Day * seed);
+        state.AddCategory(new CategoryInterest(categories.Intern("c-1"u8), EventTime.Day * seed, Published: true));
+        state.AddSeen(new SeenEvent((ulong)seed, EventTime.Day * 90));
+        return state;
+    }
+
+    private void AssertSame(BuyerState expected, BuyerState actual)
+    {
+        Assert.Equal(Encoding.UTF8.GetString(expected.BuyerId), Encoding.UTF8.GetString(actual.BuyerId));
+        Assert.Equal(expected.ScheduledTimer, actual.ScheduledTimer);
+        Assert.Equal(expected.PairCount, actual.PairCount);
+        for (var i = 0; i < expected.PairCount; i++)
+        {
+            var (e, a) = (expected.Pairs[i], actual.Pairs[i]);
+            Assert.Equal(sellers.TextOf(e.Seller), sellers.TextOf(a.Seller));
+            Assert.Equal((e.Published, e.LastOrderEver, e.LastInteraction), (a.Published, a.LastOrderEver, a.LastInteraction));
+            Assert.Equal(e.Orders.ToArray(), a.Orders.ToArray());
+        }
+
+        Assert.Equal(expected.Categories.ToArray(), actual.Categories.ToArray());
+        Assert.Equal(expected.Seen.ToArray(), actual.Seen.ToArray());
+    }
+
+    private sealed class NullSink : IChangeSink
+    {
+        public void SegmentChanged(in SegmentChange change)
+        {
+        }
+
+        public void CategoryInterestChanged(in CategoryInterestChange change)
+        {
+        }
+    }
+}
