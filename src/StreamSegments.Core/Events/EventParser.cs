@@ -280,7 +280,17 @@ public sealed class EventParser
             return false;
         }
 
-        slice = Copy(ref reader);
+        try
+        {
+            slice = Copy(ref reader);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") is valid JSON but not text: it cannot be an id.
+            rejection = new EventRejection(RejectReason.InvalidUtf8, field);
+            return false;
+        }
+
         if (slice.Length == 0)
         {
             rejection = new EventRejection(RejectReason.EmptyField, field);
