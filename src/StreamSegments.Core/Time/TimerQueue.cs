@@ -1,24 +1,35 @@
 namespace StreamSegments.Core.Time;
 
 /// <summary>
-/// Due instants of buyers, earliest first. Entries are hints: the buyer's state records the instant it is
-/// really scheduled for, so an entry superseded by a later reschedule is recognised and skipped when it pops.
-/// That keeps rescheduling O(log n) with no removal, and lets recovery rebuild the queue from any superset.
+/// Due instants of buyers, earliest first; buyers due at the same instant in buyer-id order, so the order of
+/// time-driven changes is the same in a live run, a replay and a run resumed from a checkpoint.
 /// </summary>
+/// <remarks>
+/// Entries are hints: the buyer's state records the instant it is really scheduled for, so an entry
+/// superseded by a later reschedule is recognised and skipped when it pops. That keeps rescheduling O(log n)
+/// with no removal, and lets recovery rebuild the queue from any superset of the live entries.
+/// </remarks>
 public sealed class TimerQueue
 {
-    private readonly PriorityQueue<byte[], long> queue = new();
+    private readonly PriorityQueue<byte[], Entry> queue = new(EntryComparer.Instance);
 
     public int Count => queue.Count;
 
-    public void Schedule(ReadOnlySpan<byte> buyerId, long due) => queue.Enqueue(buyerId.ToArray(), due);
+    public long NextDue => queue.TryPeek(out _, out var entry) ? entry.Due : EventTime.None;
+
+    public void Schedule(ReadOnlySpan<byte> buyerId, long due)
+    {
+        var id = buyerId.ToArray();
+        queue.Enqueue(id, new Entry(due, id));
+    }
 
     /// <summary>Takes the earliest entry due at or before <paramref name="until"/>.</summary>
     public bool TryTakeDue(long until, out byte[] buyerId, out long due)
     {
-        if (queue.TryPeek(out buyerId!, out due) && due <= until)
+        if (queue.TryPeek(out buyerId!, out var entry) && entry.Due <= until)
         {
             queue.Dequeue();
+            due = entry.Due;
             return true;
         }
 
@@ -27,7 +38,18 @@ public sealed class TimerQueue
         return false;
     }
 
-    public long NextDue => queue.TryPeek(out _, out var due) ? due : EventTime.None;
-
     public void Clear() => queue.Clear();
+
+    private readonly record struct Entry(long Due, byte[] BuyerId);
+
+    private sealed class EntryComparer : IComparer<Entry>
+    {
+        public static readonly EntryComparer Instance = new();
+
+        public int Compare(Entry x, Entry y)
+        {
+            var byDue = x.Due.CompareTo(y.Due);
+            return byDue != 0 ? byDue : x.BuyerId.AsSpan().SequenceCompareTo(y.BuyerId);
+        }
+    }
 }
