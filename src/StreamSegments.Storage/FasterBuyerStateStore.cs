@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using FASTER.core;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.State;
@@ -23,7 +24,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
     private readonly IDevice logDevice;
     private readonly FasterKV<SpanByte, SpanByte> store;
-    private readonly ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, Empty, SpanByteFunctions<Empty>> session;
+    private readonly ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, Empty, BuyerRecordFunctions> session;
     private readonly BuyerStateCodec codec;
     private readonly SymbolTable sellers;
     private readonly SymbolTable categories;
@@ -31,6 +32,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private readonly StoreGeometry geometry;
     private byte[] keyBuffer = GC.AllocateUninitializedArray<byte>(256, pinned: true);
     private readonly byte[] readBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
+    private byte[] valueBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
     private bool disposed;
 
     public FasterBuyerStateStore(string directory, StateStoreOptions options, SymbolTable sellers, SymbolTable categories)
@@ -61,7 +63,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                 RemoveOutdated = options.RemoveOutdatedCheckpoints,
             },
             concurrencyControlMode: ConcurrencyControlMode.None);
-        session = store.For(new SpanByteFunctions<Empty>()).NewSession<SpanByteFunctions<Empty>>();
+        session = store.For(new BuyerRecordFunctions()).NewSession<BuyerRecordFunctions>();
     }
 
     public string Directory { get; }
@@ -106,12 +108,12 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
         if (output.IsSpanByte)
         {
-            codec.Decode(buyerId, output.SpanByte.AsReadOnlySpan(), state);
+            codec.Decode(buyerId, BuyerRecordFunctions.State(output.SpanByte.AsReadOnlySpan()), state);
         }
         else
         {
             using var memory = output.Memory;
-            codec.Decode(buyerId, memory.Memory.Span[..output.Length], state);
+            codec.Decode(buyerId, BuyerRecordFunctions.State(memory.Memory.Span[..output.Length]), state);
         }
 
         return true;
@@ -119,19 +121,26 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
     public unsafe void Save(BuyerState state)
     {
-        var value = codec.Encode(state);
-        if (value.Length > geometry.PageBytes - 1024)
+        var encoded = codec.Encode(state);
+        var allocated = BuyerRecordFunctions.AllocatedLength(encoded.Length);
+        if (allocated > geometry.PageBytes - 1024)
         {
             throw new InvalidOperationException(
-                $"Buyer state of {value.Length} bytes does not fit in one FASTER page ({geometry.PageBytes} bytes); raise State:MemoryBudgetBytes.");
+                $"Buyer state of {encoded.Length} bytes does not fit in one FASTER page ({geometry.PageBytes} bytes); raise State:MemoryBudgetBytes.");
         }
 
-        var key = Key(BuyerKey, state.BuyerId, default);
-        fixed (byte* valuePtr = value)
+        if (valueBuffer.Length < allocated)
         {
-            var spanValue = SpanByte.FromPointer(valuePtr, value.Length);
-            session.Upsert(ref key, ref spanValue);
+            valueBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(allocated, valueBuffer.Length * 2), pinned: true);
         }
+
+        BinaryPrimitives.WriteInt32LittleEndian(valueBuffer, encoded.Length);
+        encoded.CopyTo(valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes));
+        valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes + encoded.Length, allocated - BuyerRecordFunctions.HeaderBytes - encoded.Length).Clear();
+
+        var key = Key(BuyerKey, state.BuyerId, default);
+        var value = SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
+        session.Upsert(ref key, ref value);
     }
 
     public void Delete(ReadOnlySpan<byte> buyerId)
@@ -143,20 +152,45 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     public unsafe void SaveCatalogEntry(int seller, int category)
     {
         var key = Key(CatalogKey, sellers.NameOf(seller), categories.NameOf(category));
-        byte marker = 1;
-        var value = SpanByte.FromPointer(&marker, 1);
+        // Catalog facts carry no state: an empty payload in the same framing as buyers.
+        var marker = stackalloc byte[BuyerRecordFunctions.HeaderBytes];
+        BinaryPrimitives.WriteInt32LittleEndian(new Span<byte>(marker, BuyerRecordFunctions.HeaderBytes), 0);
+        var value = SpanByte.FromPointer(marker, BuyerRecordFunctions.HeaderBytes);
         session.Upsert(ref key, ref value);
     }
 
-    /// <summary>Visits every live record (newest version of each key), buyers and catalog facts.</summary>
+    /// <summary>Visits every live record (newest version of each key, deletions excluded), buyers and catalog facts.</summary>
+    /// <remarks>
+    /// Not FASTER's own Iterate(): in 2.6.5 it copies serialized SpanByte keys by value when a key's record is
+    /// not the head of its hash chain, which hands back corrupted keys (seen here as buyer ids with trailing
+    /// NULs). Instead, two sequential scans of the log: the first finds the newest address of every key (by a
+    /// 128-bit hash of the key), the second visits exactly the records found at those addresses.
+    /// </remarks>
     public void Scan(IStateVisitor visitor)
     {
+        ArgumentNullException.ThrowIfNull(visitor);
         session.CompletePending(wait: true);
-        var functions = new ScanFunctions(visitor);
-        session.Iterate(ref functions);
-        if (functions.Error is { } error)
+        var begin = store.Log.BeginAddress;
+        var end = store.Log.TailAddress;
+        var newest = new Dictionary<UInt128, long>();
+        using (var scan = store.Log.Scan(begin, end))
         {
-            throw new InvalidOperationException("Scanning the state store failed.", error);
+            while (scan.GetNext(out _))
+            {
+                newest[XxHash128.HashToUInt128(scan.GetKey().AsReadOnlySpan())] = scan.CurrentAddress;
+            }
+        }
+
+        using (var scan = store.Log.Scan(begin, end))
+        {
+            while (scan.GetNext(out var info))
+            {
+                var key = scan.GetKey().AsReadOnlySpan();
+                if (!info.Tombstone && newest[XxHash128.HashToUInt128(key)] == scan.CurrentAddress)
+                {
+                    Dispatch(visitor, key, scan.GetValue().AsReadOnlySpan());
+                }
+            }
         }
     }
 
@@ -167,7 +201,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     public void RestoreInto(SegmentTask task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        Scan(new RestoreVisitor(task));
+        Scan(new RestoreVisitor(task, codec, new BuyerState()));
     }
 
     /// <summary>Decodes every buyer into <paramref name="scratch"/> and hands it to <paramref name="onBuyer"/>.</summary>
@@ -275,7 +309,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         switch (key[0])
         {
             case BuyerKey:
-                visitor.Buyer(key[1..], value);
+                visitor.Buyer(key[1..], BuyerRecordFunctions.State(value));
                 break;
             case CatalogKey:
                 var sellerLength = BinaryPrimitives.ReadInt32LittleEndian(key[1..]);
@@ -286,32 +320,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
     }
 
-    private struct ScanFunctions(IStateVisitor visitor) : IScanIteratorFunctions<SpanByte, SpanByte>
+    private sealed class RestoreVisitor(SegmentTask task, BuyerStateCodec codec, BuyerState scratch) : IStateVisitor
     {
-        public Exception? Error { get; private set; }
-
-        public readonly bool OnStart(long beginAddress, long endAddress) => true;
-
-        public readonly bool SingleReader(ref SpanByte key, ref SpanByte value, RecordMetadata recordMetadata, long numberOfRecords)
+        public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state)
         {
-            Dispatch(visitor, key.AsReadOnlySpan(), value.AsReadOnlySpan());
-            return true;
+            codec.Decode(buyerId, state, scratch);
+            task.RestoreTimer(scratch);
         }
-
-        public readonly bool ConcurrentReader(ref SpanByte key, ref SpanByte value, RecordMetadata recordMetadata, long numberOfRecords) =>
-            SingleReader(ref key, ref value, recordMetadata, numberOfRecords);
-
-        public readonly void OnStop(bool completed, long numberOfRecords)
-        {
-        }
-
-        public void OnException(Exception exception, long numberOfRecords) => Error = exception;
-    }
-
-    private sealed class RestoreVisitor(SegmentTask task) : IStateVisitor
-    {
-        public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state) =>
-            task.RestoreTimer(buyerId, BuyerStateCodec.ReadScheduledTimer(state));
 
         public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId) =>
             task.Catalog.Learn(task.Sellers.Intern(sellerId), task.Categories.Intern(categoryId));

@@ -101,7 +101,7 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
             for (var i = 0; i < 2_000; i++)
             {
                 // Growing values force a new version at the tail each round.
-                store.Save(Buyer($"b-{i}", orders: 1 + round, seed: i));
+                store.Save(Buyer($"b-{i}", orders: 1 + (round * 10), seed: i));
             }
         }
 
@@ -111,7 +111,7 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         Assert.True(store.LogBytes < before, $"log {store.LogBytes} should have shrunk from {before}");
         var loaded = new BuyerState();
         Assert.True(store.TryLoad("b-1999"u8, loaded));
-        AssertSame(Buyer("b-1999", orders: 10, seed: 1999), loaded);
+        AssertSame(Buyer("b-1999", orders: 91, seed: 1999), loaded);
         Assert.Equal(2_000, BuyerIds(store).Count);
     }
 

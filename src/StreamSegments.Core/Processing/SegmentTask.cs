@@ -137,12 +137,17 @@ public sealed class SegmentTask
         Clock.AdvanceTo(instant);
     }
 
-    /// <summary>Re-registers a buyer's timer after recovery (entries are hints; stale ones are skipped when they pop).</summary>
-    public void RestoreTimer(ReadOnlySpan<byte> buyerId, long due)
+    /// <summary>
+    /// Registers a recovered buyer's timer: its next boundary after the clock, or at it, since a boundary at the
+    /// clock's instant may not have fired before the checkpoint (firing it twice changes nothing).
+    /// </summary>
+    public void RestoreTimer(BuyerState state)
     {
+        ArgumentNullException.ThrowIfNull(state);
+        var due = NextDue(state, Clock.Now == EventTime.None ? EventTime.None : Clock.Now - 1);
         if (due != EventTime.None)
         {
-            Timers.Schedule(buyerId, due);
+            Timers.Schedule(state.BuyerId, due);
         }
     }
 
@@ -150,32 +155,35 @@ public sealed class SegmentTask
     {
         while (Timers.TryTakeDue(until, out var buyerId, out var due))
         {
-            if (!store.TryLoad(buyerId, buyer) || buyer.ScheduledTimer != due)
+            // A queue entry is a hint: it is live only if the buyer really has a boundary at that instant.
+            if (!store.TryLoad(buyerId, buyer) || NextDue(buyer, due - 1) != due)
             {
                 continue;
             }
 
             Counters.TimersFired++;
+            var changed = false;
             foreach (var pair in buyer.Pairs)
             {
-                EvaluatePair(pair, due, cause: null);
+                changed |= EvaluatePair(pair, due, cause: null);
             }
 
             foreach (ref var interest in buyer.Categories)
             {
-                EvaluateCategory(ref interest, due, ChangeCause.WindowExit);
+                changed |= EvaluateCategory(ref interest, due, ChangeCause.WindowExit);
             }
 
-            Finish(due);
+            // A boundary that changed nothing (one of five orders leaving the window) needs no write.
+            Finish(due, mustWrite: changed);
         }
     }
 
-    private void EvaluatePair(PairState pair, long now, ChangeCause? cause)
+    private bool EvaluatePair(PairState pair, long now, ChangeCause? cause)
     {
         var evaluation = SegmentRules.Evaluate(pair, now, policy);
         if (evaluation.Segment == pair.Published)
         {
-            return;
+            return false;
         }
 
         var change = new SegmentChange
@@ -191,14 +199,15 @@ public sealed class SegmentTask
         pair.Published = evaluation.Segment;
         Counters.SegmentChanges++;
         sink.SegmentChanged(change);
+        return true;
     }
 
-    private void EvaluateCategory(ref CategoryInterest interest, long now, ChangeCause cause)
+    private bool EvaluateCategory(ref CategoryInterest interest, long now, ChangeCause cause)
     {
         var interested = SegmentRules.IsInterested(interest, now, policy);
         if (interested == interest.Published)
         {
-            return;
+            return false;
         }
 
         interest.Published = interested;
@@ -211,6 +220,7 @@ public sealed class SegmentTask
             EffectiveAt = now,
             Cause = cause,
         });
+        return true;
     }
 
     private void Learn(int seller, int category)
@@ -222,16 +232,17 @@ public sealed class SegmentTask
     }
 
     /// <summary>Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back.</summary>
-    private void Finish(long now)
+    private void Finish(long now, bool mustWrite = true)
     {
-        buyer.Prune(now, policy);
+        var dropped = buyer.Prune(now, policy);
         if (buyer.IsEmpty)
         {
             store.Delete(buyer.BuyerId);
             return;
         }
 
-        var next = NextDue(now);
+        // ScheduledTimer only avoids pushing the same entry twice; a stale value costs one extra (skipped) pop.
+        var next = NextDue(buyer, now);
         if (next != buyer.ScheduledTimer)
         {
             buyer.ScheduledTimer = next;
@@ -241,28 +252,29 @@ public sealed class SegmentTask
             }
         }
 
-        store.Save(buyer);
+        if (mustWrite || dropped)
+        {
+            store.Save(buyer);
+        }
     }
 
-    private long NextDue(long now)
+    /// <summary>
+    /// The buyer's earliest rule boundary after <paramref name="now"/>. When nothing of the buyer can change any
+    /// more but its recent event ids, the instant the last of them may be forgotten, so the record is deleted then.
+    /// </summary>
+    private long NextDue(BuyerState state, long now)
     {
         var next = long.MaxValue;
-        foreach (var pair in buyer.Pairs)
+        foreach (var pair in state.Pairs)
         {
             var boundary = SegmentRules.NextBoundary(pair, now, policy);
             if (boundary != EventTime.None)
             {
                 next = Math.Min(next, boundary);
             }
-
-            // Housekeeping: the instant the oldest order's id may be forgotten, so an idle pair is dropped on time.
-            if (pair.OrderCount > 0)
-            {
-                next = Math.Min(next, Math.Max(now + 1, pair.Orders[0].At + policy.OrderRetention));
-            }
         }
 
-        foreach (ref readonly var interest in buyer.Categories)
+        foreach (ref readonly var interest in state.Categories)
         {
             var exit = interest.LastInteraction + policy.Window;
             if (interest.LastInteraction != EventTime.None && exit > now)
@@ -271,11 +283,14 @@ public sealed class SegmentTask
             }
         }
 
-        foreach (ref readonly var seen in buyer.Seen)
+        if (next == long.MaxValue && state.PairCount == 0 && state.CategoryCount == 0)
         {
-            next = Math.Min(next, seen.ForgetAt);
+            foreach (ref readonly var seen in state.Seen)
+            {
+                next = next == long.MaxValue ? seen.ForgetAt : Math.Max(next, seen.ForgetAt);
+            }
         }
 
-        return next == long.MaxValue ? EventTime.None : next;
+        return next == long.MaxValue || next <= now ? EventTime.None : next;
     }
 }

@@ -140,8 +140,10 @@ public sealed class BuyerState
     /// window, past its sleeping horizon and published as none; an interest out of the window and published as
     /// left; seen ids whose re-send would change nothing. This is what keeps state from growing forever.
     /// </summary>
-    public void Prune(long now, Policy.SegmentPolicy policy)
+    /// <returns>Whether a pair or an interest was dropped (forgotten ids and orders alone need no write).</returns>
+    public bool Prune(long now, Policy.SegmentPolicy policy)
     {
+        var before = PairCount + CategoryCount;
         var keep = 0;
         for (var i = 0; i < PairCount; i++)
         {
@@ -183,5 +185,6 @@ public sealed class BuyerState
         }
 
         SeenCount = keep;
+        return PairCount + CategoryCount != before;
     }
 }

@@ -121,10 +121,6 @@ public sealed class BuyerStateCodec
         }
     }
 
-    /// <summary>Reads only the scheduled timer: what recovery needs to rebuild the timer queue.</summary>
-    public static long ReadScheduledTimer(ReadOnlySpan<byte> data) =>
-        data.Length >= 9 && data[0] == FormatVersion ? BinaryPrimitives.ReadInt64LittleEndian(data[1..]) : Time.EventTime.None;
-
     private ref struct Writer(Span<byte> span)
     {
         private readonly Span<byte> span = span;

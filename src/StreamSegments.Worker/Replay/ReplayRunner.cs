@@ -119,7 +119,9 @@ public sealed partial class ReplayRunner(
 
             task.AdvanceTo(asOf);
             Collect(counters, task.Counters);
+            var eventsDone = stopwatch.Elapsed;
             counters.SnapshotRows = WriteSnapshot(store, task, policy, options.Snapshot, asOf);
+            var snapshotTime = stopwatch.Elapsed - eventsDone;
 
             changes.Flush(durable: persistent);
             categoryChanges.Flush(durable: persistent);
@@ -134,7 +136,7 @@ public sealed partial class ReplayRunner(
             await Console.Error.WriteLineAsync(
                 $"replay: {counters.Lines} lines, {counters.Applied} events applied, {counters.DuplicateEvents + counters.DuplicateOrders} duplicates, " +
                 $"{counters.Rejected} rejected, {counters.AfterAsOf} after as-of, {counters.SegmentChanges} changes, " +
-                $"{counters.CategoryInterestChanges} category changes, {counters.SnapshotRows} snapshot rows, " +
+                $"{counters.CategoryInterestChanges} category changes, {counters.SnapshotRows} snapshot rows ({snapshotTime.TotalSeconds:F2} s), " +
                 $"{elapsed.TotalSeconds:F2} s, {processed / Math.Max(elapsed.TotalSeconds, 1e-9):F0} events/s");
             return counters;
         }
