@@ -18,6 +18,7 @@ try
     return verb switch
     {
         "replay" => await ReplayVerb.RunAsync(rest, cancellation.Token),
+        "generate" => await GenerateVerb.RunAsync(rest),
         "help" or "--help" or "-h" => Usage(Console.Out, 0),
         _ => Usage(Console.Error, 2, $"unknown verb '{verb}'"),
     };
@@ -51,6 +52,9 @@ static int Usage(TextWriter output, int exitCode, string? error = null)
           replay    run a JSON-lines file of input events through the engine and write the changes and a snapshot
                     --input FILE --as-of TIME --snapshot FILE --changes FILE --category-changes FILE
                     [--rejects FILE] [--state-dir DIR] [--checkpoint-every N] [--memory-budget BYTES]
+          generate  write a synthetic marketplace's events as JSON lines (input for replay and benchmarks)
+                    --output FILE|- [--events N] [--buyers N] [--sellers N] [--categories N] [--days N]
+                    [--start TIME] [--seed N] [--duplicate-rate X] [--invalid-rate X]
           help      this text
 
         Any setting can also be given as --Section:Key value (e.g. --Policy:WindowDays 60) or as an
@@ -81,6 +85,39 @@ internal static class ReplayVerb
         builder.Services.AddSingleton<ReplayRunner>();
         using var host = builder.Build();
         await host.Services.GetRequiredService<ReplayRunner>().RunAsync(cancellationToken);
+        return 0;
+    }
+}
+
+internal static class GenerateVerb
+{
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--output"] = "Generate:Output",
+        ["--events"] = "Generate:Events",
+        ["--buyers"] = "Generate:Buyers",
+        ["--sellers"] = "Generate:Sellers",
+        ["--categories"] = "Generate:Categories",
+        ["--days"] = "Generate:Days",
+        ["--start"] = "Generate:Start",
+        ["--seed"] = "Generate:Seed",
+        ["--duplicate-rate"] = "Generate:DuplicateRate",
+        ["--invalid-rate"] = "Generate:InvalidRate",
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var builder = VerbHost.CreateBuilder(args, Switches);
+        builder.Services.AddOptions<StreamSegments.Worker.Generate.GeneratorOptions>()
+            .BindConfiguration(StreamSegments.Worker.Generate.GeneratorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        using var host = builder.Build();
+        var options = host.Services.GetRequiredService<IOptions<StreamSegments.Worker.Generate.GeneratorOptions>>().Value;
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await using var output = options.Output == "-" ? Console.OpenStandardOutput() : File.Create(options.Output);
+        var last = StreamSegments.Worker.Generate.TrafficGenerator.Write(output, options);
+        await Console.Error.WriteLineAsync(
+            $"generate: {options.Events} events, {options.Buyers} buyers, {options.Sellers} sellers, last event at " +
+            $"{last.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}, {stopwatch.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
 }

@@ -78,11 +78,12 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         var recovered = await reopened.RecoverAsync(CancellationToken.None);
 
         Assert.Equal(cookie, recovered);
-        var task = new SegmentTask(new SegmentPolicy(), reopened, new NullSink(), freshSellers, freshCategories);
+        var task = new SegmentTask(new SegmentPolicy(), reopened, new NullSink(), freshSellers, freshCategories, clock: 10 * EventTime.Day);
         reopened.RestoreInto(task);
         Assert.Equal(["s-1"], task.Catalog.SellersOf(freshCategories.Intern("c-9"u8)).Select(freshSellers.TextOf));
         Assert.Equal(["b-1"], BuyerIds(reopened));
-        Assert.Equal(1, task.Timers.Count);
+        // b-1's orders are at days 3 and 4: the first leaves the 90-day window at day 93, its earliest boundary.
+        Assert.Equal(93 * EventTime.Day, task.Timers.NextDue);
     }
 
     [Fact]

@@ -138,16 +138,34 @@ public sealed class SegmentTask
     }
 
     /// <summary>
-    /// Registers a recovered buyer's timer: its next boundary after the clock, or at it, since a boundary at the
-    /// clock's instant may not have fired before the checkpoint (firing it twice changes nothing).
+    /// Registers a recovered buyer's timers: a boundary at the clock's own instant (it may not have fired before
+    /// the checkpoint; firing twice changes nothing), the next boundary after the clock, and the instant its
+    /// stored <see cref="BuyerState.ScheduledTimer"/> names, because <see cref="Finish"/> trusts that an entry
+    /// for it is queued and would otherwise never push it again.
     /// </summary>
     public void RestoreTimer(BuyerState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var due = NextDue(state, Clock.Now == EventTime.None ? EventTime.None : Clock.Now - 1);
-        if (due != EventTime.None)
+        var now = Clock.Now;
+        if (now == EventTime.None)
         {
-            Timers.Schedule(state.BuyerId, due);
+            return;
+        }
+
+        if (NextDue(state, now - 1) == now)
+        {
+            Timers.Schedule(state.BuyerId, now);
+        }
+
+        var next = NextDue(state, now);
+        if (next != EventTime.None)
+        {
+            Timers.Schedule(state.BuyerId, next);
+        }
+
+        if (state.ScheduledTimer > now && state.ScheduledTimer != next)
+        {
+            Timers.Schedule(state.BuyerId, state.ScheduledTimer);
         }
     }
 
