@@ -216,7 +216,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         session.CompletePending(wait: true);
         CompactIfNeeded();
         store.CommitCookie = cookie;
-        var (success, _) = await store.TakeFullCheckpointAsync(CheckpointType.Snapshot, cancellationToken: cancellationToken);
+        var (success, _) = await store.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken);
         if (!success)
         {
             throw new InvalidOperationException("A FASTER checkpoint was already in progress.");

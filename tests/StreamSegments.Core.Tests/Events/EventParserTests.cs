@@ -1,0 +1,157 @@
+using System.Text;
+using StreamSegments.Core.Events;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Core.Tests.Events;
+
+public class EventParserTests
+{
+    private const string Order = """{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":5}""";
+    private const string View = """{"type":"product-viewed","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b1","sellerId":"s1","productId":"p","categoryId":"c"}""";
+
+    private readonly EventParser parser = new(new SymbolTable(), new SymbolTable());
+    private readonly BuyerEvent parsed = new();
+
+    [Theory]
+    [InlineData("""{"type":"order-paid",""", RejectReason.MalformedJson, null)]
+    [InlineData("""{"type":"order-paid","eventId":"e1"} {}""", RejectReason.MalformedJson, null)]
+    [InlineData("""[1]""", RejectReason.NotAnObject, null)]
+    [InlineData("""null""", RejectReason.NotAnObject, null)]
+    [InlineData("""42""", RejectReason.NotAnObject, null)]
+    [InlineData("", RejectReason.MalformedJson, null)]
+    [InlineData("""{"eventId":"e1"}""", RejectReason.MissingField, "type")]
+    [InlineData("""{"type":"refund","eventId":"e1"}""", RejectReason.UnknownType, "type")]
+    [InlineData("""{"type":"order-paid","type":"order-paid"}""", RejectReason.DuplicateField, "type")]
+    public void Structural_problems_are_rejected(string line, RejectReason reason, string? field) => AssertRejected(line, reason, field);
+
+    [Theory]
+    [InlineData("eventId")]
+    [InlineData("occurredAt")]
+    [InlineData("buyerId")]
+    [InlineData("sellerId")]
+    [InlineData("orderId")]
+    [InlineData("amount")]
+    public void Each_required_order_field_is_required(string field) =>
+        AssertRejected(Without(Order, field), RejectReason.MissingField, field);
+
+    [Theory]
+    [InlineData("productId")]
+    [InlineData("categoryId")]
+    public void Interactions_need_a_product_and_a_category(string field) =>
+        AssertRejected(Without(View, field), RejectReason.MissingField, field);
+
+    [Theory]
+    [InlineData("\"buyerId\":\"b1\"", "\"buyerId\":\"\"", RejectReason.EmptyField, "buyerId")]
+    [InlineData("\"sellerId\":\"s1\"", "\"sellerId\":7", RejectReason.WrongType, "sellerId")]
+    [InlineData("\"amount\":5", "\"amount\":\"5\"", RejectReason.WrongType, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":true", RejectReason.WrongType, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":-0.01", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":1000000000000000.01", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":1e400", RejectReason.OutOfRange, "amount")]
+    [InlineData("2026-01-01T00:00:00Z", "2026-02-30T00:00:00Z", RejectReason.InvalidTime, "occurredAt")]
+    [InlineData("2026-01-01T00:00:00Z", "2026-01-01T24:00:00Z", RejectReason.InvalidTime, "occurredAt")]
+    [InlineData("2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", RejectReason.InvalidTime, "occurredAt")]
+    [InlineData("2026-01-01T00:00:00Z", "2026-01-01T00:00:00", RejectReason.InvalidTime, "occurredAt")]
+    [InlineData("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+03:00", RejectReason.InvalidTime, "occurredAt")]
+    [InlineData("2026-01-01T00:00:00Z", "2026-01-01T00:00:60Z", RejectReason.InvalidTime, "occurredAt")]
+    [InlineData("\"buyerId\":\"b1\"", "\"buyerId\":\"b\\ud800\"", RejectReason.InvalidUtf8, "buyerId")]
+    [InlineData("\"amount\":5", "\"amount\":5,\"items\":[{\"productId\":\"p\"}]", RejectReason.MissingField, "items[].categoryId")]
+    [InlineData("\"amount\":5", "\"amount\":5,\"items\":[{\"productId\":\"p\",\"categoryId\":\"c\",\"quantity\":-1}]", RejectReason.OutOfRange, "quantity")]
+    [InlineData("\"amount\":5", "\"amount\":5,\"items\":[{\"productId\":\"p\",\"categoryId\":\"c\",\"quantity\":1.5}]", RejectReason.WrongType, "quantity")]
+    [InlineData("\"amount\":5", "\"amount\":5,\"items\":{}", RejectReason.WrongType, "items")]
+    public void Bad_values_are_rejected_with_the_field_at_fault(string replace, string with, RejectReason reason, string field) =>
+        AssertRejected(Order.Replace(replace, with, StringComparison.Ordinal), reason, field);
+
+    [Fact]
+    public void A_record_over_1_MiB_is_rejected_and_one_just_under_is_read()
+    {
+        var padding = (1 << 20) - Order.Length - 12;
+        var under = Order.Replace("}", $",\"pad\":\"{new string('x', padding)}\"}}", StringComparison.Ordinal);
+        Assert.True(Encoding.UTF8.GetByteCount(under) <= 1 << 20);
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(under), parsed, out _));
+
+        var over = Order.Replace("}", $",\"pad\":\"{new string('x', padding + 100)}\"}}", StringComparison.Ordinal);
+        Assert.False(parser.TryParse(Encoding.UTF8.GetBytes(over), parsed, out var rejection));
+        Assert.Equal(RejectReason.TooLarge, rejection.Reason);
+    }
+
+    [Fact]
+    public void Binary_garbage_is_rejected_as_malformed()
+    {
+        var random = new Random(5);
+        for (var i = 0; i < 200; i++)
+        {
+            var bytes = new byte[random.Next(1, 300)];
+            random.NextBytes(bytes);
+            Assert.False(parser.TryParse(bytes, parsed, out var rejection));
+            Assert.Contains(rejection.Reason, new[] { RejectReason.MalformedJson, RejectReason.NotAnObject });
+        }
+    }
+
+    [Theory]
+    [InlineData("0", "0")]
+    [InlineData("1000000000000000", "1000000000000000")]
+    [InlineData("1e3", "1000")]
+    [InlineData("19236.42", "19236.42")]
+    public void Amounts_from_0_to_10_to_the_15_are_read_exactly(string json, string expected)
+    {
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(Order.Replace("\"amount\":5", $"\"amount\":{json}", StringComparison.Ordinal)), parsed, out _));
+        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), parsed.Amount);
+    }
+
+    [Theory]
+    [InlineData("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z")]
+    [InlineData("2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00.500Z")]
+    [InlineData("2026-01-01T00:00:00.12Z", "2026-01-01T00:00:00.120Z")]
+    [InlineData("2026-01-01T00:00:00.123Z", "2026-01-01T00:00:00.123Z")]
+    [InlineData("2026-01-01T00:00:00.123999Z", "2026-01-01T00:00:00.123Z")]
+    [InlineData("2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.000Z")]
+    [InlineData("2024-02-29T23:59:59.999Z", "2024-02-29T23:59:59.999Z")]
+    public void Times_are_read_to_the_millisecond(string json, string expected)
+    {
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(Order.Replace("2026-01-01T00:00:00Z", json, StringComparison.Ordinal)), parsed, out _));
+        Assert.Equal(expected, EventTime.Format(parsed.OccurredAt));
+    }
+
+    [Fact]
+    public void Escaped_ids_are_unescaped_and_unknown_fields_ignored()
+    {
+        var line = """{"x-trace":{"a":[1,2]},"type":"product-viewed","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b\u00e9\"1","sellerId":"s1","productId":"p","categoryId":"c","quantity":2}""";
+
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(line), parsed, out _));
+        Assert.Equal("bé\"1", Encoding.UTF8.GetString(parsed.BuyerId));
+        Assert.Equal(EventKind.ProductViewed, parsed.Kind);
+    }
+
+    [Fact]
+    public void Order_items_carry_their_categories()
+    {
+        var sellers = new SymbolTable();
+        var categories = new SymbolTable();
+        var p = new EventParser(sellers, categories);
+        var line = Order.Replace("\"amount\":5", "\"amount\":5,\"currency\":\"RUB\",\"items\":[{\"productId\":\"p1\",\"categoryId\":\"c1\",\"quantity\":1,\"price\":2.5},{\"productId\":\"p2\",\"categoryId\":\"c2\"}]", StringComparison.Ordinal);
+
+        Assert.True(p.TryParse(Encoding.UTF8.GetBytes(line), parsed, out _));
+        Assert.Equal(["c1", "c2"], parsed.ItemCategories.ToArray().Select(categories.TextOf));
+    }
+
+    private void AssertRejected(string line, RejectReason reason, string? field)
+    {
+        Assert.False(parser.TryParse(Encoding.UTF8.GetBytes(line), parsed, out var rejection), $"accepted: {line}");
+        Assert.Equal(reason, rejection.Reason);
+        if (field is not null)
+        {
+            Assert.EndsWith(field, rejection.Field ?? string.Empty, StringComparison.Ordinal);
+        }
+
+        Assert.False(string.IsNullOrWhiteSpace(rejection.Message));
+    }
+
+    private static string Without(string json, string field)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var kept = doc.RootElement.EnumerateObject().Where(p => p.Name != field).Select(p => $"\"{p.Name}\":{p.Value.GetRawText()}");
+        return "{" + string.Join(",", kept) + "}";
+    }
+}
