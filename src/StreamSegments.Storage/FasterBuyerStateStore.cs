@@ -216,7 +216,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         session.CompletePending(wait: true);
         CompactIfNeeded();
         store.CommitCookie = cookie;
-        var (success, _) = await store.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken);
+        var (success, _) = await store.TakeFullCheckpointAsync(CheckpointType.Snapshot, cancellationToken: cancellationToken);
         if (!success)
         {
             throw new InvalidOperationException("A FASTER checkpoint was already in progress.");
@@ -273,7 +273,10 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
         // Lookup compaction keeps only records that are still the newest version of their key; superseded
         // versions and deleted buyers are dropped. Compacting the older half keeps the cost bounded per round.
+        // The new begin address must be a record boundary, or every later scan reads garbage: records never
+        // span pages, so a page start always is one.
         var until = Math.Min(log.SafeReadOnlyAddress, log.BeginAddress + ((log.TailAddress - log.BeginAddress) / 2));
+        until &= ~((long)geometry.PageBytes - 1);
         if (until > log.BeginAddress)
         {
             session.Compact(until, CompactionType.Lookup);
