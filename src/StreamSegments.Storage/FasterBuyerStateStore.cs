@@ -60,7 +60,12 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             new CheckpointSettings
             {
                 CheckpointDir = Path.Combine(directory, "checkpoints"),
-                RemoveOutdated = options.RemoveOutdatedCheckpoints,
+
+                // FASTER's own pruning deletes the previous index checkpoint as soon as the new index is
+                // committed, before the new log checkpoint is: a crash in between leaves a log checkpoint whose
+                // index is gone (seen here as a recovered store with no buyers). Pruning is done after a full
+                // checkpoint has committed instead (see CheckpointAsync).
+                RemoveOutdated = false,
             },
             concurrencyControlMode: ConcurrencyControlMode.None);
         session = store.For(new BuyerRecordFunctions()).NewSession<BuyerRecordFunctions>();
@@ -216,10 +221,38 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         session.CompletePending(wait: true);
         CompactIfNeeded();
         store.CommitCookie = cookie;
-        var (success, _) = await store.TakeFullCheckpointAsync(CheckpointType.Snapshot, cancellationToken: cancellationToken);
+
+        // Fold-over, not snapshot: see ARCHITECTURE.md ("Three FASTER 2.6.5 traps") for what snapshots did here.
+        var (success, token) = await store.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken);
         if (!success)
         {
             throw new InvalidOperationException("A FASTER checkpoint was already in progress.");
+        }
+
+        if (options.RemoveOutdatedCheckpoints)
+        {
+            RemoveCheckpointsOtherThan(token);
+        }
+    }
+
+    /// <summary>Once a full checkpoint has committed, no other (older, or half-written by a crash) is needed.</summary>
+    private void RemoveCheckpointsOtherThan(Guid token)
+    {
+        foreach (var kind in new[] { "index-checkpoints", "cpr-checkpoints" })
+        {
+            var root = Path.Combine(Directory, "checkpoints", kind);
+            if (!System.IO.Directory.Exists(root))
+            {
+                continue;
+            }
+
+            foreach (var checkpoint in System.IO.Directory.EnumerateDirectories(root))
+            {
+                if (!string.Equals(Path.GetFileName(checkpoint), token.ToString(), StringComparison.OrdinalIgnoreCase))
+                {
+                    System.IO.Directory.Delete(checkpoint, recursive: true);
+                }
+            }
         }
     }
 

@@ -101,15 +101,43 @@ public static class EventTime
         TryParse(text, out var instant) ? instant : throw new FormatException($"'{text}' is not an RFC 3339 UTC instant.");
 
     /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (always milliseconds), allocation-free.</summary>
+    /// <remarks>Hand-rolled (civil-from-days) because it runs for every change written: several times faster than DateTime.TryFormat.</remarks>
     public static int Format(long instant, Span<byte> destination)
     {
-        var value = DateTime.UnixEpoch.AddMilliseconds(instant);
-        if (!value.TryFormat(destination, out var written, "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'"))
+        if (destination.Length < FormattedLength || instant < MinSupported || instant > MaxSupported)
         {
-            throw new ArgumentException("Destination too small for an instant.", nameof(destination));
+            throw new ArgumentOutOfRangeException(nameof(instant), "Instant outside 1970..9999 or destination too small.");
         }
 
-        return written;
+        var days = instant / Day;
+        var millisOfDay = (int)(instant - (days * Day));
+
+        // Howard Hinnant's civil_from_days, for days since 1970-01-01 >= 0.
+        var z = days + 719_468;
+        var era = z / 146_097;
+        var dayOfEra = z - (era * 146_097);
+        var yearOfEra = (dayOfEra - (dayOfEra / 1_460) + (dayOfEra / 36_524) - (dayOfEra / 146_096)) / 365;
+        var dayOfYear = dayOfEra - ((365 * yearOfEra) + (yearOfEra / 4) - (yearOfEra / 100));
+        var mp = ((5 * dayOfYear) + 2) / 153;
+        var day = (int)(dayOfYear - (((153 * mp) + 2) / 5) + 1);
+        var month = (int)(mp < 10 ? mp + 3 : mp - 9);
+        var year = (int)(yearOfEra + (era * 400) + (month <= 2 ? 1 : 0));
+
+        Digits(destination[..4], year);
+        destination[4] = (byte)'-';
+        Digits(destination.Slice(5, 2), month);
+        destination[7] = (byte)'-';
+        Digits(destination.Slice(8, 2), day);
+        destination[10] = (byte)'T';
+        Digits(destination.Slice(11, 2), millisOfDay / 3_600_000);
+        destination[13] = (byte)':';
+        Digits(destination.Slice(14, 2), millisOfDay / 60_000 % 60);
+        destination[16] = (byte)':';
+        Digits(destination.Slice(17, 2), millisOfDay / 1_000 % 60);
+        destination[19] = (byte)'.';
+        Digits(destination.Slice(20, 3), millisOfDay % 1_000);
+        destination[23] = (byte)'Z';
+        return FormattedLength;
     }
 
     public static string Format(long instant)
@@ -117,6 +145,15 @@ public static class EventTime
         Span<byte> buffer = stackalloc byte[FormattedLength];
         var written = Format(instant, buffer);
         return System.Text.Encoding.UTF8.GetString(buffer[..written]);
+    }
+
+    private static void Digits(Span<byte> destination, int value)
+    {
+        for (var i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = (byte)('0' + (value % 10));
+            value /= 10;
+        }
     }
 
     private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;

@@ -1,0 +1,30 @@
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Core.Tests.Time;
+
+public class EventTimeTests
+{
+    [Fact]
+    public void Formatting_agrees_with_the_framework_on_a_million_random_instants_and_the_edges()
+    {
+        var random = new Random(9);
+        var max = new DateTimeOffset(9999, 12, 31, 23, 59, 59, 999, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        var instants = Enumerable.Range(0, 1_000_000).Select(_ => random.NextInt64(0, max))
+            .Concat([0, max, EventTime.Parse("2024-02-29T23:59:59.999Z"), EventTime.Parse("2100-03-01T00:00:00.000Z")]);
+        foreach (var instant in instants)
+        {
+            var expected = DateTimeOffset.FromUnixTimeMilliseconds(instant).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            var formatted = EventTime.Format(instant);
+            Assert.Equal(expected, formatted);
+            Assert.Equal(instant, EventTime.Parse(formatted));
+        }
+    }
+
+    [Theory]
+    [InlineData("2026-02-29T00:00:00Z")]
+    [InlineData("1969-12-31T23:59:59.999Z")]
+    [InlineData("2026-1-01T00:00:00Z")]
+    [InlineData("2026-01-01 00:00:00Z")]
+    [InlineData("2026-01-01T00:00:00.Z")]
+    public void Impossible_or_malformed_instants_do_not_parse(string text) => Assert.False(EventTime.TryParse(text, out _));
+}
