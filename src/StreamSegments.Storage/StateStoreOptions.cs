@@ -33,7 +33,10 @@ public sealed class StateStoreOptions
     [Range(1.5, 1000)]
     public double CompactionLogRatio { get; set; } = 4;
 
-    /// <summary>Keep only the newest checkpoint (older ones are never needed to recover).</summary>
+    /// <summary>
+    /// After a full checkpoint has committed, delete every other one (they are never needed to recover). Done by
+    /// the store, not by FASTER, whose own pruning can delete an index a surviving checkpoint still needs.
+    /// </summary>
     public bool RemoveOutdatedCheckpoints { get; set; } = true;
 
     internal StoreGeometry Geometry()

@@ -20,6 +20,7 @@ try
         "replay" => await ReplayVerb.RunAsync(rest, cancellation.Token),
         "generate" => await GenerateVerb.RunAsync(rest),
         "help" or "--help" or "-h" => Usage(Console.Out, 0),
+        "run" => Usage(Console.Error, 2, "the Kafka worker ('run') is not part of this build yet; use 'replay' or 'generate'"),
         _ => Usage(Console.Error, 2, $"unknown verb '{verb}'"),
     };
 }

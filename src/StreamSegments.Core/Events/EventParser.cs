@@ -32,6 +32,18 @@ public sealed class EventParser
     private const string QuantityField = "quantity";
     private const string PriceField = "price";
 
+    private static readonly (Fields Field, string Name, byte[] Utf8)[] KnownFields =
+    [
+        .. new (Fields, string)[]
+        {
+            (Fields.Type, TypeField), (Fields.EventId, EventIdField), (Fields.OccurredAt, OccurredAtField),
+            (Fields.BuyerId, BuyerIdField), (Fields.SellerId, SellerIdField), (Fields.OrderId, OrderIdField),
+            (Fields.Amount, AmountField), (Fields.Currency, CurrencyField), (Fields.Items, ItemsField),
+            (Fields.ProductId, ProductIdField), (Fields.CategoryId, CategoryIdField), (Fields.Quantity, QuantityField),
+            (Fields.Price, PriceField),
+        }.Select(f => (f.Item1, f.Item2, Encoding.UTF8.GetBytes(f.Item2))),
+    ];
+
     private readonly SymbolTable sellers;
     private readonly SymbolTable categories;
     private byte[] scratch = new byte[1024];
@@ -380,68 +392,22 @@ public sealed class EventParser
 
     private static Fields Identify(ref Utf8JsonReader reader)
     {
-        if (reader.ValueIsEscaped)
+        // Escaped property names are legal but rare; compare their unescaped text.
+        var escaped = reader.ValueIsEscaped ? reader.GetString() : null;
+        foreach (var (field, name, utf8) in KnownFields)
         {
-            // Escaped property names are legal but rare; compare the unescaped text.
-            var name = reader.GetString();
-            return name switch
+            if (escaped is null ? reader.ValueSpan.SequenceEqual(utf8) : escaped == name)
             {
-                TypeField => Fields.Type,
-                EventIdField => Fields.EventId,
-                OccurredAtField => Fields.OccurredAt,
-                BuyerIdField => Fields.BuyerId,
-                SellerIdField => Fields.SellerId,
-                OrderIdField => Fields.OrderId,
-                AmountField => Fields.Amount,
-                CurrencyField => Fields.Currency,
-                ItemsField => Fields.Items,
-                ProductIdField => Fields.ProductId,
-                CategoryIdField => Fields.CategoryId,
-                QuantityField => Fields.Quantity,
-                PriceField => Fields.Price,
-                _ => Fields.None,
-            };
+                return field;
+            }
         }
 
-        var span = reader.ValueSpan;
-        return span switch
-        {
-            _ when span.SequenceEqual("type"u8) => Fields.Type,
-            _ when span.SequenceEqual("eventId"u8) => Fields.EventId,
-            _ when span.SequenceEqual("occurredAt"u8) => Fields.OccurredAt,
-            _ when span.SequenceEqual("buyerId"u8) => Fields.BuyerId,
-            _ when span.SequenceEqual("sellerId"u8) => Fields.SellerId,
-            _ when span.SequenceEqual("orderId"u8) => Fields.OrderId,
-            _ when span.SequenceEqual("amount"u8) => Fields.Amount,
-            _ when span.SequenceEqual("currency"u8) => Fields.Currency,
-            _ when span.SequenceEqual("items"u8) => Fields.Items,
-            _ when span.SequenceEqual("productId"u8) => Fields.ProductId,
-            _ when span.SequenceEqual("categoryId"u8) => Fields.CategoryId,
-            _ when span.SequenceEqual("quantity"u8) => Fields.Quantity,
-            _ when span.SequenceEqual("price"u8) => Fields.Price,
-            _ => Fields.None,
-        };
+        return Fields.None;
     }
 
     private static Fields Lowest(Fields set) => (Fields)((int)set & -(int)set);
 
-    private static string NameOf(Fields field) => field switch
-    {
-        Fields.Type => TypeField,
-        Fields.EventId => EventIdField,
-        Fields.OccurredAt => OccurredAtField,
-        Fields.BuyerId => BuyerIdField,
-        Fields.SellerId => SellerIdField,
-        Fields.OrderId => OrderIdField,
-        Fields.Amount => AmountField,
-        Fields.Currency => CurrencyField,
-        Fields.Items => ItemsField,
-        Fields.ProductId => ProductIdField,
-        Fields.CategoryId => CategoryIdField,
-        Fields.Quantity => QuantityField,
-        Fields.Price => PriceField,
-        _ => "?",
-    };
+    private static string NameOf(Fields field) => Array.Find(KnownFields, k => k.Field == field).Name ?? "?";
 
     private static string Describe(JsonException ex) =>
         ex.BytePositionInLine is { } position ? $"{FirstSentence(ex.Message)} (byte {position})" : FirstSentence(ex.Message);

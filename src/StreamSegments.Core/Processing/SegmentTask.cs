@@ -32,8 +32,9 @@ public sealed class SegmentTask
 
     public SegmentTask(
         SegmentPolicy policy, IBuyerStateStore store, IChangeSink sink, SymbolTable sellers, SymbolTable categories,
-        SellerCatalog? catalog = null, long clock = EventTime.None)
+        SellerCatalog? catalog = null, long clock = EventTime.None, TaskCounters? counters = null)
     {
+        Counters = counters ?? new TaskCounters();
         this.policy = policy;
         this.store = store;
         this.sink = sink;
@@ -53,7 +54,7 @@ public sealed class SegmentTask
 
     public SellerCatalog Catalog { get; }
 
-    public TaskCounters Counters { get; } = new();
+    public TaskCounters Counters { get; }
 
     public SegmentPolicy Policy => policy;
 

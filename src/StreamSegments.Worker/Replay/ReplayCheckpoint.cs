@@ -42,23 +42,14 @@ public sealed record ReplayCounters
 {
     public long Lines { get; set; }
 
-    public long Applied { get; set; }
-
-    public long DuplicateEvents { get; set; }
-
-    public long DuplicateOrders { get; set; }
-
     public long Rejected { get; set; }
 
     public long AfterAsOf { get; set; }
 
-    public long SegmentChanges { get; set; }
-
-    public long CategoryInterestChanges { get; set; }
-
-    public long TimersFired { get; set; }
-
     public long SnapshotRows { get; set; }
+
+    /// <summary>The task's own counters; the resumed task keeps counting in this same instance.</summary>
+    public Core.Processing.TaskCounters Task { get; init; } = new();
 }
 
 [JsonSerializable(typeof(ReplayCheckpoint))]

@@ -54,10 +54,9 @@ public sealed partial class ReplayRunner(
             using var rejects = string.IsNullOrEmpty(options.Rejects) ? null : JsonLinesWriter.Open(options.Rejects, resume?.RejectsLength ?? 0);
 
             var task = new SegmentTask(policy, store, new FileChangeSink(changes, categoryChanges), sellers, categories,
-                clock: resume?.Clock ?? EventTime.None);
+                clock: resume?.Clock ?? EventTime.None, counters: counters.Task);
             if (resume is not null)
             {
-                Seed(task.Counters, resume.Counters);
                 store.RestoreInto(task);
                 if (logger.IsEnabled(LogLevel.Information))
                 {
@@ -118,7 +117,6 @@ public sealed partial class ReplayRunner(
             }
 
             task.AdvanceTo(asOf);
-            Collect(counters, task.Counters);
             var eventsDone = stopwatch.Elapsed;
             counters.SnapshotRows = WriteSnapshot(store, task, policy, options.Snapshot, asOf);
             var snapshotTime = stopwatch.Elapsed - eventsDone;
@@ -134,9 +132,9 @@ public sealed partial class ReplayRunner(
             var elapsed = stopwatch.Elapsed;
             var processed = counters.Lines - linesAtStart;
             await Console.Error.WriteLineAsync(
-                $"replay: {counters.Lines} lines, {counters.Applied} events applied, {counters.DuplicateEvents + counters.DuplicateOrders} duplicates, " +
-                $"{counters.Rejected} rejected, {counters.AfterAsOf} after as-of, {counters.SegmentChanges} changes, " +
-                $"{counters.CategoryInterestChanges} category changes, {counters.SnapshotRows} snapshot rows ({snapshotTime.TotalSeconds:F2} s), " +
+                $"replay: {counters.Lines} lines, {counters.Task.EventsApplied} events applied, {counters.Task.DuplicateEvents + counters.Task.DuplicateOrders} duplicates, " +
+                $"{counters.Rejected} rejected, {counters.AfterAsOf} after as-of, {counters.Task.SegmentChanges} changes, " +
+                $"{counters.Task.CategoryInterestChanges} category changes, {counters.SnapshotRows} snapshot rows ({snapshotTime.TotalSeconds:F2} s), " +
                 $"{elapsed.TotalSeconds:F2} s, {processed / Math.Max(elapsed.TotalSeconds, 1e-9):F0} events/s");
             return counters;
         }
@@ -186,7 +184,6 @@ public sealed partial class ReplayRunner(
         categoryChanges.Flush(durable: true);
         rejects?.Flush(durable: true);
         var snapshot = counters with { };
-        Collect(snapshot, task.Counters);
         var checkpoint = new ReplayCheckpoint
         {
             Input = Path.GetFullPath(options.Input),
@@ -201,26 +198,6 @@ public sealed partial class ReplayRunner(
             Counters = snapshot,
         };
         await store.CheckpointAsync(checkpoint.Serialize(), cancellationToken);
-    }
-
-    private static void Seed(TaskCounters task, ReplayCounters from)
-    {
-        task.EventsApplied = from.Applied;
-        task.DuplicateEvents = from.DuplicateEvents;
-        task.DuplicateOrders = from.DuplicateOrders;
-        task.SegmentChanges = from.SegmentChanges;
-        task.CategoryInterestChanges = from.CategoryInterestChanges;
-        task.TimersFired = from.TimersFired;
-    }
-
-    private static void Collect(ReplayCounters into, TaskCounters task)
-    {
-        into.Applied = task.EventsApplied;
-        into.DuplicateEvents = task.DuplicateEvents;
-        into.DuplicateOrders = task.DuplicateOrders;
-        into.SegmentChanges = task.SegmentChanges;
-        into.CategoryInterestChanges = task.CategoryInterestChanges;
-        into.TimersFired = task.TimersFired;
     }
 
     private static long WriteSnapshot(FasterBuyerStateStore store, SegmentTask task, SegmentPolicy policy, string path, long asOf)
