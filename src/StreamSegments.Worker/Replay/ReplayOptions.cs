@@ -38,7 +38,7 @@ public sealed class ReplayOptions : IValidatableObject
     [Range(1_000, int.MaxValue)]
     public int CheckpointEvery { get; set; } = 1_000_000;
 
-    public long AsOfInstant => EventTime.Parse(AsOf);
+    public long AsOfInstant() => EventTime.Parse(AsOf);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

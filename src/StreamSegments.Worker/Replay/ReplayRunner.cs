@@ -33,7 +33,7 @@ public sealed partial class ReplayRunner(
     {
         var options = replayOptions.Value;
         var policy = policyOptions.Value;
-        var asOf = options.AsOfInstant;
+        var asOf = options.AsOfInstant();
         var persistent = !string.IsNullOrEmpty(options.StateDirectory);
         var stateDirectory = persistent
             ? options.StateDirectory!
