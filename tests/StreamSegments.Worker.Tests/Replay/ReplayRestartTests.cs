@@ -46,17 +46,16 @@ public sealed class ReplayRestartTests : IDisposable
     [Fact]
     public async Task A_replay_cancelled_part_way_and_resumed_equals_an_uninterrupted_replay()
     {
-        using var whole = new ReplayScenario(input, AsOf);
-        await whole.RunAsync();
-
+        using var whole = await UninterruptedAsync();
         using var interrupted = new ReplayScenario(input, AsOf);
         var state = Path.Combine(interrupted.WorkDirectory, "state");
         var options = interrupted.Options(stateDirectory: state, checkpointEvery: 5_000);
         using (var cancel = new CancellationTokenSource())
         {
-            // Stop after the third checkpoint but before the next: the outputs then hold lines past the checkpoint.
+            // Cancel once a checkpoint exists: the run stops between checkpoints, with lines past the newest one.
             var run = Task.Run(() => interrupted.RunAsync(options, cancellationToken: cancel.Token));
-            await WaitForAsync(() => File.Exists(interrupted.Output("changes.jsonl")) && new FileInfo(interrupted.Output("changes.jsonl")).Length > 200_000);
+            var checkpoints = Path.Combine(state, "task-0", "checkpoints", "cpr-checkpoints");
+            await WaitForAsync(() => Directory.Exists(checkpoints) && Directory.EnumerateDirectories(checkpoints).Any());
             await cancel.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         }
@@ -70,9 +69,7 @@ public sealed class ReplayRestartTests : IDisposable
     [Fact]
     public async Task A_replay_process_killed_at_random_points_and_restarted_equals_an_uninterrupted_replay()
     {
-        using var whole = new ReplayScenario(input, AsOf);
-        await whole.RunAsync();
-
+        using var whole = await UninterruptedAsync();
         using var killed = new ReplayScenario(input, AsOf);
         var state = Path.Combine(killed.WorkDirectory, "state");
         var random = new Random(11);
@@ -94,6 +91,13 @@ public sealed class ReplayRestartTests : IDisposable
 
         Assert.True(kills > 0, "the replay finished before any kill; the input is too small to test restarts");
         AssertSameOutputs(whole, killed);
+    }
+
+    private async Task<ReplayScenario> UninterruptedAsync()
+    {
+        var whole = new ReplayScenario(input, AsOf);
+        await whole.RunAsync();
+        return whole;
     }
 
     private static Process StartReplay(ReplayScenario scenario, string state)
