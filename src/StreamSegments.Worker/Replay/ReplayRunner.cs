@@ -100,19 +100,15 @@ public sealed partial class ReplayRunner(
                     {
                         await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, cancellationToken);
                     }
-
-                    if (stopwatch.Elapsed >= nextProgress)
-                    {
-                        nextProgress = stopwatch.Elapsed + ProgressInterval;
-                        if (logger.IsEnabled(LogLevel.Information))
-                        {
-                            LogProgress(counters.Lines, EventTime.ToDateTimeOffset(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
-                        }
-                    }
                 }
-                else if ((sinceCheckpoint & 0xFFF) == 0)
+                else if ((counters.Lines & 0xFFF) == 0)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    if (stopwatch.Elapsed >= nextProgress && logger.IsEnabled(LogLevel.Information))
+                    {
+                        nextProgress = stopwatch.Elapsed + ProgressInterval;
+                        LogProgress(counters.Lines, EventTime.ToDateTimeOffset(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
+                    }
                 }
             }
 
