@@ -19,6 +19,7 @@ try
     {
         "replay" => await ReplayVerb.RunAsync(rest, cancellation.Token),
         "generate" => await GenerateVerb.RunAsync(rest),
+        "broker" => await BrokerVerb.RunAsync(rest, cancellation.Token),
         "help" or "--help" or "-h" => Usage(Console.Out, 0),
         "run" => Usage(Console.Error, 2, "the Kafka worker ('run') is not part of this build yet; use 'replay' or 'generate'"),
         _ => Usage(Console.Error, 2, $"unknown verb '{verb}'"),
@@ -56,6 +57,9 @@ static int Usage(TextWriter output, int exitCode, string? error = null)
           generate  write a synthetic marketplace's events as JSON lines (input for replay and benchmarks)
                     --output FILE|- [--events N] [--buyers N] [--sellers N] [--categories N] [--days N]
                     [--start TIME] [--seed N] [--duplicate-rate X] [--invalid-rate X]
+          broker    a Kafka-protocol broker in this process (librdkafka's mock cluster, in memory) with the
+                    product's topics, until Ctrl-C
+                    [--host 127.0.0.1] [--port 9092] [--partitions 6]
           help      this text
 
         Any setting can also be given as --Section:Key value (e.g. --Policy:WindowDays 60) or as an
@@ -119,6 +123,43 @@ internal static class GenerateVerb
         await Console.Error.WriteLineAsync(
             $"generate: {options.Events} events, {options.Buyers} buyers, {options.Sellers} sellers, last event at " +
             $"{last.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}, {stopwatch.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+}
+
+internal static class BrokerVerb
+{
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--host"] = "Broker:Host",
+        ["--port"] = "Broker:Port",
+        ["--partitions"] = "Broker:Partitions",
+    };
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var builder = VerbHost.CreateBuilder(args, Switches);
+        builder.Services.AddOptions<StreamSegments.Worker.Broker.BrokerOptions>()
+            .BindConfiguration(StreamSegments.Worker.Broker.BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        using var host = builder.Build();
+        var options = host.Services.GetRequiredService<IOptions<StreamSegments.Worker.Broker.BrokerOptions>>().Value;
+        await using var broker = new StreamSegments.Kafka.Broker.EmbeddedBroker();
+        foreach (var topic in options.Topics)
+        {
+            broker.CreateTopic(topic, options.Partitions);
+        }
+
+        var address = broker.ExposeOn(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.Host), options.Port));
+        await Console.Error.WriteLineAsync(
+            $"broker: listening on {address} ({options.Topics.Count} topics x {options.Partitions} partitions, in memory); Ctrl-C stops it");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
         return 0;
     }
 }

@@ -7,10 +7,11 @@ namespace StreamSegments.Kafka.Broker;
 /// TCP (produce, fetch, consumer groups, transactions) and keeps data in memory. It backs the tests and the
 /// worker when no bootstrap servers are configured; nothing else in the code may depend on it.
 /// </summary>
-public sealed class EmbeddedBroker : IDisposable
+public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
 {
     private readonly nint handle;
     private readonly nint cluster;
+    private TcpForwarder? forwarder;
     private bool disposed;
 
     public EmbeddedBroker(int brokers = 1)
@@ -52,6 +53,41 @@ public sealed class EmbeddedBroker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Serves the (single-broker) cluster on a fixed address, e.g. 127.0.0.1:9092, and makes the broker advertise
+    /// it, so clients that only know that address (kcat, another process) find the broker there.
+    /// </summary>
+    public string ExposeOn(System.Net.IPEndPoint endpoint)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var actual = BootstrapServers.Split(',')[0];
+        var separator = actual.LastIndexOf(':');
+        var target = new System.Net.IPEndPoint(
+            System.Net.IPAddress.Parse(actual[..separator].Trim('[', ']') is "localhost" ? "127.0.0.1" : actual[..separator].Trim('[', ']')),
+            int.Parse(actual[(separator + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        forwarder = new TcpForwarder(endpoint, target);
+        var advertised = $"{forwarder.Endpoint.Address}:{forwarder.Endpoint.Port}";
+        var error = RdKafkaNative.rd_kafka_mock_broker_set_host_port(cluster, 1, forwarder.Endpoint.Address.ToString(), forwarder.Endpoint.Port);
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"Advertising {advertised} failed: {Marshal.PtrToStringUTF8(RdKafkaNative.rd_kafka_err2str(error))}");
+        }
+
+        return advertised;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (forwarder is not null)
+        {
+            await forwarder.DisposeAsync();
+            forwarder = null;
+        }
+
+        Dispose();
+    }
+
     public void Dispose()
     {
         if (disposed)
@@ -60,6 +96,7 @@ public sealed class EmbeddedBroker : IDisposable
         }
 
         disposed = true;
+        forwarder?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         RdKafkaNative.rd_kafka_mock_cluster_destroy(cluster);
         RdKafkaNative.rd_kafka_destroy(handle);
     }

@@ -43,6 +43,9 @@ internal static partial class RdKafkaNative
     [LibraryImport(Library)]
     public static partial nint rd_kafka_err2str(int error);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rd_kafka_mock_broker_set_host_port(nint cluster, int brokerId, string host, int port);
+
     public static void EnsureLoaded()
     {
         // Touching the class runs the static constructor, which registers the resolver before any call.

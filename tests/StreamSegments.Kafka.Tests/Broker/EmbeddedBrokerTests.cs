@@ -57,11 +57,33 @@ public sealed class EmbeddedBrokerTests : IDisposable
         Assert.Equal(["committed"], received.Select(r => r.Message.Value));
     }
 
-    private List<ConsumeResult<string, string>> ConsumeAll(string topic, int expected, IsolationLevel isolation)
+    [Fact]
+    public void Exposed_on_a_fixed_address_the_broker_is_reachable_through_that_address_alone()
+    {
+        broker.CreateTopic("products.viewed", partitions: 2);
+        var address = broker.ExposeOn(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        Assert.NotEqual(broker.BootstrapServers, address);
+
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = address }).Build())
+        {
+            producer.Produce("products.viewed", new Message<string, string> { Key = "b1", Value = "through the forwarder" });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = address }).Build();
+            var advertised = admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Single();
+            Assert.Equal(address, $"{advertised.Host}:{advertised.Port}");
+        }
+
+        var received = ConsumeAll("products.viewed", expected: 1, IsolationLevel.ReadUncommitted, address);
+
+        Assert.Equal(["through the forwarder"], received.Select(r => r.Message.Value));
+    }
+
+    private List<ConsumeResult<string, string>> ConsumeAll(string topic, int expected, IsolationLevel isolation, string? bootstrap = null)
     {
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
-            BootstrapServers = broker.BootstrapServers,
+            BootstrapServers = bootstrap ?? broker.BootstrapServers,
             GroupId = $"g-{Guid.NewGuid():N}",
             AutoOffsetReset = AutoOffsetReset.Earliest,
             IsolationLevel = isolation,

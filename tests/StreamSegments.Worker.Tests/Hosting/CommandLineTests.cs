@@ -50,7 +50,34 @@ public class CommandLineTests
         }
     }
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    [Fact]
+    public async Task The_broker_verb_serves_the_products_topics_on_the_requested_port()
+    {
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        using var process = Process.Start(Info("broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "3"))!;
+        try
+        {
+            var banner = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal($"broker: listening on 127.0.0.1:{port} (8 topics x 3 partitions, in memory); Ctrl-C stops it", banner);
+
+            using var admin = new Confluent.Kafka.AdminClientBuilder(new Confluent.Kafka.AdminClientConfig { BootstrapServers = $"127.0.0.1:{port}" }).Build();
+            var topics = admin.GetMetadata(TimeSpan.FromSeconds(30)).Topics.ToDictionary(t => t.Topic, t => t.Partitions.Count);
+            Assert.Equal(3, topics["orders.paid"]);
+            Assert.Equal(3, topics["segments.state-changelog"]);
+            Assert.Equal(8, topics.Count);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static ProcessStartInfo Info(params string[] args)
     {
         var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "StreamSegments.Worker.exe" : "StreamSegments.Worker"))
         {
@@ -63,6 +90,12 @@ public class CommandLineTests
             info.ArgumentList.Add(arg);
         }
 
+        return info;
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var info = Info(args);
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

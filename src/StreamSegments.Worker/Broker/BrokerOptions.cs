@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StreamSegments.Worker.Broker;
+
+/// <summary>The <c>broker</c> verb's options (section <c>Broker</c>).</summary>
+public sealed class BrokerOptions
+{
+    public const string SectionName = "Broker";
+
+    /// <summary>Address to listen on; loopback by default, so nothing outside this machine can reach it.</summary>
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(0, 65535)]
+    public int Port { get; set; } = 9092;
+
+    /// <summary>Partitions of every topic (the input topics are co-partitioned, so they must be equal).</summary>
+    [Range(1, 1000)]
+    public int Partitions { get; set; } = 6;
+
+    /// <summary>Topics to create; the defaults are the product's (design.md, "Topics").</summary>
+    [MinLength(1)]
+    public List<string> Topics { get; set; } =
+    [
+        "orders.paid", "products.viewed", "carts.events", "favorites.events",
+        "segments.changed", "segments.category-interest.changed", "segments.state-changelog", "segments.dead-letter",
+    ];
+}
