@@ -12,6 +12,7 @@ namespace StreamSegments.Core.Time;
 public sealed class TimerQueue
 {
     private readonly PriorityQueue<byte[], Entry> queue = new(EntryComparer.Instance);
+    private Entry lastTaken = new(EventTime.None, []);
 
     public int Count => queue.Count;
 
@@ -23,12 +24,22 @@ public sealed class TimerQueue
         queue.Enqueue(id, new Entry(due, id));
     }
 
-    /// <summary>Takes the earliest entry due at or before <paramref name="until"/>.</summary>
+    /// <summary>
+    /// Takes the earliest entry due at or before <paramref name="until"/>. A buyer pushed twice for the same
+    /// instant is handed out once: equal entries are adjacent in this order, so comparing with the last one
+    /// taken is enough.
+    /// </summary>
     public bool TryTakeDue(long until, out byte[] buyerId, out long due)
     {
-        if (queue.TryPeek(out buyerId!, out var entry) && entry.Due <= until)
+        while (queue.TryPeek(out buyerId!, out var entry) && entry.Due <= until)
         {
             queue.Dequeue();
+            if (EntryComparer.Instance.Compare(entry, lastTaken) == 0)
+            {
+                continue;
+            }
+
+            lastTaken = entry;
             due = entry.Due;
             return true;
         }
