@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using FASTER.core;
+using StreamSegments.Core.Events;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.State;
 
@@ -33,6 +34,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private byte[] keyBuffer = GC.AllocateUninitializedArray<byte>(256, pinned: true);
     private readonly byte[] readBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
     private byte[] valueBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
+    private readonly Dictionary<byte[], byte[]?> prefetched = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> prefetchedById;
     private bool disposed;
 
     public FasterBuyerStateStore(string directory, StateStoreOptions options, SymbolTable sellers, SymbolTable categories)
@@ -69,6 +72,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             },
             concurrencyControlMode: ConcurrencyControlMode.None);
         session = store.For(new BuyerRecordFunctions()).NewSession<BuyerRecordFunctions>();
+        prefetchedById = prefetched.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     public string Directory { get; }
@@ -85,8 +89,63 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Number of distinct keys (buyers and catalog facts); an O(index) walk, for diagnostics.</summary>
     public long EntryCount => store.EntryCount;
 
+    /// <summary>
+    /// Starts reading every listed buyer whose record is on disk, all at once, and waits for them together: one
+    /// round of parallel I/O instead of one blocking read per event. The records are kept until the next
+    /// <see cref="TryLoad"/> of each (a write or delete of the buyer discards it). Buyers in memory are skipped.
+    /// </summary>
+    public void Prefetch(ReadOnlySpan<BuyerEvent> events)
+    {
+        prefetched.Clear();
+        var pending = 0;
+        foreach (var e in events)
+        {
+            var key = Key(BuyerKey, e.BuyerId, default);
+            var output = default(SpanByteAndMemory);
+            var status = session.Read(ref key, ref output);
+            if (status.IsPending)
+            {
+                pending++;
+            }
+            else
+            {
+                output.Memory?.Dispose();
+            }
+        }
+
+        if (pending == 0)
+        {
+            return;
+        }
+
+        session.CompletePendingWithOutputs(out var completed, wait: true);
+        using (completed)
+        {
+            while (completed.Next())
+            {
+                ref var current = ref completed.Current;
+                var buyerId = current.Key.AsReadOnlySpan()[1..].ToArray();
+                using var memory = current.Output.Memory;
+                prefetched[buyerId] = current.Status.Found
+                    ? memory is null ? current.Output.SpanByte.AsReadOnlySpan().ToArray() : memory.Memory.Span[..current.Output.Length].ToArray()
+                    : null;
+            }
+        }
+    }
+
     public bool TryLoad(ReadOnlySpan<byte> buyerId, BuyerState state)
     {
+        if (prefetched.Count > 0 && prefetchedById.Remove(buyerId, out _, out var fetched))
+        {
+            if (fetched is null)
+            {
+                return false;
+            }
+
+            codec.Decode(buyerId, BuyerRecordFunctions.State(fetched), state);
+            return true;
+        }
+
         var key = Key(BuyerKey, buyerId, default);
         var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
         var status = session.Read(ref key, ref output);
@@ -143,6 +202,11 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         encoded.CopyTo(valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes));
         valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes + encoded.Length, allocated - BuyerRecordFunctions.HeaderBytes - encoded.Length).Clear();
 
+        if (prefetched.Count > 0)
+        {
+            prefetchedById.Remove(state.BuyerId);
+        }
+
         var key = Key(BuyerKey, state.BuyerId, default);
         var value = SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
         session.Upsert(ref key, ref value);
@@ -150,6 +214,11 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
     public void Delete(ReadOnlySpan<byte> buyerId)
     {
+        if (prefetched.Count > 0)
+        {
+            prefetchedById.Remove(buyerId);
+        }
+
         var key = Key(BuyerKey, buyerId, default);
         session.Delete(ref key);
     }

@@ -65,50 +65,48 @@ public sealed partial class ReplayRunner(
             }
 
             var parser = new EventParser(sellers, categories);
-            var parsed = new BuyerEvent();
+            var batch = new LineBatch();
             using var reader = new LineReader(
                 new FileStream(options.Input, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan),
                 EventParser.MaxEventBytes, resume?.InputOffset ?? 0, resume?.Line ?? 0);
 
             var sinceCheckpoint = 0;
             var nextProgress = stopwatch.Elapsed + ProgressInterval;
-            while (reader.TryReadLine(out var line, out var oversized))
+            while (batch.Fill(reader, parser, asOf, counters))
             {
-                counters.Lines++;
-                if (oversized)
+                // Buyers of the whole batch whose records are on disk are read in one round of parallel I/O.
+                store.Prefetch(batch.ToApply);
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    Reject(rejects, counters, reader.LineNumber, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
-                }
-                else if (!parser.TryParse(line, parsed, out var rejection))
-                {
-                    Reject(rejects, counters, reader.LineNumber, rejection);
-                }
-                else if (parsed.OccurredAt > asOf)
-                {
-                    counters.AfterAsOf++;
-                }
-                else
-                {
-                    task.Apply(parsed);
+                    switch (batch.Outcomes[i])
+                    {
+                        case LineOutcome.Apply:
+                            task.Apply(batch.Events[i]);
+                            break;
+                        case LineOutcome.Rejected:
+                            Reject(rejects, counters, batch.LineNumbers[i], batch.Rejections[i]);
+                            break;
+                        default:
+                            counters.AfterAsOf++;
+                            break;
+                    }
                 }
 
-                if (++sinceCheckpoint >= options.CheckpointEvery)
+                cancellationToken.ThrowIfCancellationRequested();
+                sinceCheckpoint += batch.Count;
+                if (sinceCheckpoint >= options.CheckpointEvery)
                 {
                     sinceCheckpoint = 0;
-                    cancellationToken.ThrowIfCancellationRequested();
                     if (persistent)
                     {
                         await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, cancellationToken);
                     }
                 }
-                else if ((counters.Lines & 0xFFF) == 0)
+
+                if (stopwatch.Elapsed >= nextProgress && logger.IsEnabled(LogLevel.Information))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (stopwatch.Elapsed >= nextProgress && logger.IsEnabled(LogLevel.Information))
-                    {
-                        nextProgress = stopwatch.Elapsed + ProgressInterval;
-                        LogProgress(counters.Lines, EventTime.ToDateTimeOffset(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
-                    }
+                    nextProgress = stopwatch.Elapsed + ProgressInterval;
+                    LogProgress(counters.Lines, EventTime.ToDateTimeOffset(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
                 }
             }
 
@@ -230,6 +228,69 @@ public sealed partial class ReplayRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replayed {Lines} lines, clock {Clock}, {Rate} lines/s")]
     private partial void LogProgress(long lines, DateTimeOffset clock, long rate);
+
+    private enum LineOutcome : byte
+    {
+        Apply,
+        Rejected,
+        AfterAsOf,
+    }
+
+    /// <summary>
+    /// Up to <see cref="Capacity"/> lines read and parsed ahead of applying them, so their buyers can be
+    /// prefetched together. Reused; a checkpoint is only ever taken between batches, when every line read has
+    /// been applied.
+    /// </summary>
+    private sealed class LineBatch
+    {
+        public const int Capacity = 256;
+
+        private readonly BuyerEvent[] toApply = new BuyerEvent[Capacity];
+        private int toApplyCount;
+
+        public BuyerEvent[] Events { get; } = Enumerable.Range(0, Capacity).Select(_ => new BuyerEvent()).ToArray();
+
+        public LineOutcome[] Outcomes { get; } = new LineOutcome[Capacity];
+
+        public long[] LineNumbers { get; } = new long[Capacity];
+
+        public EventRejection[] Rejections { get; } = new EventRejection[Capacity];
+
+        public int Count { get; private set; }
+
+        public ReadOnlySpan<BuyerEvent> ToApply => toApply.AsSpan(0, toApplyCount);
+
+        public bool Fill(LineReader reader, EventParser parser, long asOf, ReplayCounters counters)
+        {
+            Count = 0;
+            toApplyCount = 0;
+            while (Count < Capacity && reader.TryReadLine(out var line, out var oversized))
+            {
+                counters.Lines++;
+                var i = Count++;
+                LineNumbers[i] = reader.LineNumber;
+                if (oversized)
+                {
+                    (Outcomes[i], Rejections[i]) = (LineOutcome.Rejected, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
+                }
+                else if (!parser.TryParse(line, Events[i], out var rejection))
+                {
+                    (Outcomes[i], Rejections[i]) = (LineOutcome.Rejected, rejection);
+                }
+                else if (Events[i].OccurredAt > asOf)
+                {
+                    Outcomes[i] = LineOutcome.AfterAsOf;
+                }
+                else
+                {
+                    Outcomes[i] = LineOutcome.Apply;
+                    toApply[toApplyCount++] = Events[i];
+                }
+            }
+
+            return Count > 0;
+        }
+    }
 
     private sealed class SnapshotFileSink(JsonLinesWriter output) : ISnapshotSink
     {
