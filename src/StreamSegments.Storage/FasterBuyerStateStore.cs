@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using FASTER.core;
-using StreamSegments.Core.Events;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.State;
 
@@ -36,6 +35,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private byte[] valueBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
     private readonly Dictionary<byte[], byte[]?> prefetched = new(ByteArrayComparer.Instance);
     private readonly Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> prefetchedById;
+    private int pendingPrefetches;
     private bool disposed;
 
     public FasterBuyerStateStore(string directory, StateStoreOptions options, SymbolTable sellers, SymbolTable categories)
@@ -90,30 +90,37 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     public long EntryCount => store.EntryCount;
 
     /// <summary>
-    /// Starts reading every listed buyer whose record is on disk, all at once, and waits for them together: one
-    /// round of parallel I/O instead of one blocking read per event. The records are kept until the next
-    /// <see cref="TryLoad"/> of each (a write or delete of the buyer discards it). Buyers in memory are skipped.
+    /// Prefetching: <see cref="BeginPrefetch"/>, then <see cref="Prefetch"/> for each buyer about to be loaded, then
+    /// <see cref="CompletePrefetch"/>. Reads of records on disk are issued together and awaited once (one round of
+    /// parallel I/O instead of one blocking read per load); each record is kept until the next
+    /// <see cref="TryLoad"/> of its buyer, and a write or delete of the buyer discards it.
     /// </summary>
-    public void Prefetch(ReadOnlySpan<BuyerEvent> events)
+    public void BeginPrefetch()
     {
         prefetched.Clear();
-        var pending = 0;
-        foreach (var e in events)
-        {
-            var key = Key(BuyerKey, e.BuyerId, default);
-            var output = default(SpanByteAndMemory);
-            var status = session.Read(ref key, ref output);
-            if (status.IsPending)
-            {
-                pending++;
-            }
-            else
-            {
-                output.Memory?.Dispose();
-            }
-        }
+        pendingPrefetches = 0;
+    }
 
-        if (pending == 0)
+    /// <summary>Issues the read of one buyer; a record already in memory needs none and is left alone.</summary>
+    public void Prefetch(ReadOnlySpan<byte> buyerId)
+    {
+        var key = Key(BuyerKey, buyerId, default);
+        var output = default(SpanByteAndMemory);
+        var status = session.Read(ref key, ref output);
+        if (status.IsPending)
+        {
+            pendingPrefetches++;
+        }
+        else
+        {
+            output.Memory?.Dispose();
+        }
+    }
+
+    /// <summary>Waits for the reads issued since <see cref="BeginPrefetch"/> and keeps their records.</summary>
+    public void CompletePrefetch()
+    {
+        if (pendingPrefetches == 0)
         {
             return;
         }
@@ -131,6 +138,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                     : null;
             }
         }
+
+        pendingPrefetches = 0;
     }
 
     public bool TryLoad(ReadOnlySpan<byte> buyerId, BuyerState state)

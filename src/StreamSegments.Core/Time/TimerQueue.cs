@@ -12,6 +12,7 @@ namespace StreamSegments.Core.Time;
 public sealed class TimerQueue
 {
     private readonly PriorityQueue<byte[], Entry> queue = new(EntryComparer.Instance);
+    private readonly List<Entry> peeked = [];
     private Entry lastTaken = new(EventTime.None, []);
 
     public int Count => queue.Count;
@@ -47,6 +48,29 @@ public sealed class TimerQueue
         buyerId = [];
         due = EventTime.None;
         return false;
+    }
+
+    /// <summary>
+    /// Copies the buyer ids of up to <paramref name="destination"/>'s length entries due at or before
+    /// <paramref name="until"/>, earliest first, leaving the queue as it was (to prefetch what is about to fire).
+    /// </summary>
+    public int PeekDue(long until, Span<byte[]> destination)
+    {
+        var count = 0;
+        while (count < destination.Length && queue.TryPeek(out var buyerId, out var entry) && entry.Due <= until)
+        {
+            queue.Dequeue();
+            destination[count++] = buyerId;
+            peeked.Add(entry);
+        }
+
+        foreach (var entry in peeked)
+        {
+            queue.Enqueue(entry.BuyerId, entry);
+        }
+
+        peeked.Clear();
+        return count;
     }
 
     public void Clear() => queue.Clear();

@@ -72,10 +72,26 @@ public sealed partial class ReplayRunner(
 
             var sinceCheckpoint = 0;
             var nextProgress = stopwatch.Elapsed + ProgressInterval;
+            var latest = task.Clock.Now;
+            var timerBuyers = new byte[LineBatch.Capacity * 2][];
             while (batch.Fill(reader, parser, asOf, counters))
             {
-                // Buyers of the whole batch whose records are on disk are read in one round of parallel I/O.
-                store.Prefetch(batch.ToApply);
+                // Buyers of the whole batch, and those whose timers will fire before its last event, are read
+                // from disk in one round of parallel I/O.
+                store.BeginPrefetch();
+                foreach (var e in batch.ToApply)
+                {
+                    store.Prefetch(e.BuyerId);
+                    latest = Math.Max(latest, e.OccurredAt);
+                }
+
+                var due = latest == EventTime.None ? 0 : task.Timers.PeekDue(latest - 1, timerBuyers);
+                foreach (var buyerId in timerBuyers.AsSpan(0, due))
+                {
+                    store.Prefetch(buyerId);
+                }
+
+                store.CompletePrefetch();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     switch (batch.Outcomes[i])
