@@ -90,19 +90,20 @@ public sealed class SegmentTask
         var outcome = ApplyOutcome.Applied;
         if (e.Kind == EventKind.OrderPaid)
         {
-            foreach (var category in e.ItemCategories)
-            {
-                Learn(e.Seller, category);
-            }
-
             var pair = buyer.GetOrAddPair(e.Seller);
             if (pair.HasOrder(e.OrderIdHash))
             {
+                // Ignored entirely, items included: a re-published order does not add to cats(s).
                 Counters.DuplicateOrders++;
                 outcome = ApplyOutcome.DuplicateOrder;
             }
             else
             {
+                foreach (var category in e.ItemCategories)
+                {
+                    Learn(e.Seller, category);
+                }
+
                 pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
                 EvaluatePair(pair, now, ChangeCause.Event);
             }

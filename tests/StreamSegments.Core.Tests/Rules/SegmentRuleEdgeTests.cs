@@ -169,6 +169,18 @@ public class SegmentRuleEdgeTests
     }
 
     [Fact]
+    public void A_re_published_order_is_ignored_with_its_items_so_it_teaches_the_seller_no_category()
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10, seller: "s1", orderId: "o1", category: "c1"));
+        Assert.Equal(ApplyOutcome.DuplicateOrder, h.Send(Order("e2", "2026-01-01T00:00:00.000Z", 10, seller: "s1", orderId: "o1", category: "c2")));
+        h.Send(Interaction("product-viewed", "e3", "2026-01-02T00:00:00.000Z", category: "c2", seller: "s2", buyer: "b2"));
+
+        // c2 appeared with s1 only in the ignored order: b2's interest in c2 says nothing about s1.
+        Assert.DoesNotContain(h.Snapshot("2026-01-03T00:00:00.000Z"), r => r is { SellerId: "s1", BuyerId: "b2" });
+    }
+
+    [Fact]
     public void The_same_order_id_at_another_seller_is_another_order()
     {
         var h = new TaskHarness();
