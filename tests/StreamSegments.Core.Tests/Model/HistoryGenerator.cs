@@ -102,7 +102,13 @@ public static class HistoryGenerator
             var index = events.FindIndex(x => x.At > e.At + faker.Random.Long(1, 10 * Day));
             if (e.Type == "order-paid" && faker.Random.Bool())
             {
-                later = e with { EventId = $"e-{eventNumber++}", At = index < 0 ? e.At : Unique(e.BuyerId, events[index].At + 1) };
+                // Re-published with other items: the whole order is ignored, its items teach the seller nothing.
+                later = e with
+                {
+                    EventId = $"e-{eventNumber++}",
+                    At = index < 0 ? e.At : Unique(e.BuyerId, events[index].At + 1),
+                    ItemCategories = faker.PickRandom(categories, faker.Random.Int(1, 2)).ToArray(),
+                };
             }
 
             resent.Add(later);

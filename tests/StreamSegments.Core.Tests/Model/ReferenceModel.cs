@@ -42,14 +42,14 @@ public sealed class ReferenceModel(SegmentPolicy policy)
             var key = (e.SellerId, e.BuyerId);
             if (e.Type == "order-paid")
             {
-                foreach (var c in e.ItemCategories ?? [])
-                {
-                    Cats(e.SellerId).Add(c);
-                }
-
                 if (!countedOrders.Add((e.SellerId, e.OrderId!)))
                 {
                     continue;
+                }
+
+                foreach (var c in e.ItemCategories ?? [])
+                {
+                    Cats(e.SellerId).Add(c);
                 }
 
                 PairOf(key).Orders.Add((e.At, e.Amount));
