@@ -86,7 +86,7 @@ internal static class ReplayVerb
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var builder = VerbHost.CreateBuilder(args, Switches);
-        builder.Services.AddOptions<ReplayOptions>().BindConfiguration(ReplayOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<ReplayOptions>(ReplayOptions.SectionName);
         builder.Services.AddSingleton<ReplayRunner>();
         using var host = builder.Build();
         await host.Services.GetRequiredService<ReplayRunner>().RunAsync(cancellationToken);
@@ -113,8 +113,7 @@ internal static class GenerateVerb
     public static async Task<int> RunAsync(string[] args)
     {
         var builder = VerbHost.CreateBuilder(args, Switches);
-        builder.Services.AddOptions<StreamSegments.Worker.Generate.GeneratorOptions>()
-            .BindConfiguration(StreamSegments.Worker.Generate.GeneratorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<StreamSegments.Worker.Generate.GeneratorOptions>(StreamSegments.Worker.Generate.GeneratorOptions.SectionName);
         using var host = builder.Build();
         var options = host.Services.GetRequiredService<IOptions<StreamSegments.Worker.Generate.GeneratorOptions>>().Value;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
@@ -139,8 +138,7 @@ internal static class BrokerVerb
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var builder = VerbHost.CreateBuilder(args, Switches);
-        builder.Services.AddOptions<StreamSegments.Worker.Broker.BrokerOptions>()
-            .BindConfiguration(StreamSegments.Worker.Broker.BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<StreamSegments.Worker.Broker.BrokerOptions>(StreamSegments.Worker.Broker.BrokerOptions.SectionName);
         using var host = builder.Build();
         var options = host.Services.GetRequiredService<IOptions<StreamSegments.Worker.Broker.BrokerOptions>>().Value;
         await using var broker = new StreamSegments.Kafka.Broker.EmbeddedBroker();

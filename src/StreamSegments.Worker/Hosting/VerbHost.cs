@@ -31,9 +31,17 @@ internal static class VerbHost
         });
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
-        builder.Services.AddOptions<SegmentPolicy>().BindConfiguration(SegmentPolicy.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<StateStoreOptions>().BindConfiguration(StateStoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<SegmentPolicy>(SegmentPolicy.SectionName);
+        builder.Services.AddValidatedOptions<StateStoreOptions>(StateStoreOptions.SectionName);
         return builder;
+    }
+
+    /// <summary>Binds <typeparamref name="T"/> to a configuration section, validated (data annotations and IValidatableObject) at start.</summary>
+    public static IServiceCollection AddValidatedOptions<T>(this IServiceCollection services, string section)
+        where T : class
+    {
+        services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+        return services;
     }
 
     /// <summary>A mistyped switch is an error, not a setting nobody reads.</summary>
