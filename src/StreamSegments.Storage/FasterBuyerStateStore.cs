@@ -86,6 +86,12 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Bytes of the log currently held in memory.</summary>
     public long InMemoryLogBytes => store.Log.TailAddress - store.Log.HeadAddress;
 
+    /// <summary>
+    /// Told of every record written or deleted, with the record's key (kind tag included) and encoded payload: how
+    /// a changelog learns what to publish. Null (the default) costs nothing.
+    /// </summary>
+    public IStateRecordObserver? Observer { get; set; }
+
     /// <summary>Number of distinct keys (buyers and catalog facts); an O(index) walk, for diagnostics.</summary>
     public long EntryCount => store.EntryCount;
 
@@ -219,6 +225,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         var key = Key(BuyerKey, state.BuyerId, default);
         var value = SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
         session.Upsert(ref key, ref value);
+        Observer?.Written(key.AsReadOnlySpan(), encoded);
     }
 
     public void Delete(ReadOnlySpan<byte> buyerId)
@@ -230,6 +237,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
         var key = Key(BuyerKey, buyerId, default);
         session.Delete(ref key);
+        Observer?.Deleted(key.AsReadOnlySpan());
     }
 
     public unsafe void SaveCatalogEntry(int seller, int category)
@@ -240,6 +248,49 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(new Span<byte>(marker, BuyerRecordFunctions.HeaderBytes), 0);
         var value = SpanByte.FromPointer(marker, BuyerRecordFunctions.HeaderBytes);
         session.Upsert(ref key, ref value);
+        Observer?.Written(key.AsReadOnlySpan(), default);
+    }
+
+    /// <summary>
+    /// Writes a record exactly as an <see cref="Observer"/> saw it (<paramref name="payload"/> null deletes it):
+    /// how a task's state is rebuilt from its changelog. The observer is not told.
+    /// </summary>
+    public void ApplyRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, bool delete)
+    {
+        if (key.IsEmpty || (key[0] != BuyerKey && key[0] != CatalogKey))
+        {
+            throw new InvalidDataException($"Not a state record key (kind {(key.IsEmpty ? "none" : key[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}).");
+        }
+
+        if (prefetched.Count > 0)
+        {
+            prefetched.Clear();
+        }
+
+        if (keyBuffer.Length < key.Length)
+        {
+            keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(key.Length, keyBuffer.Length * 2), pinned: true);
+        }
+
+        key.CopyTo(keyBuffer);
+        var faster = SpanByte.FromFixedSpan(keyBuffer.AsSpan(0, key.Length));
+        if (delete)
+        {
+            session.Delete(ref faster);
+            return;
+        }
+
+        var allocated = BuyerRecordFunctions.AllocatedLength(payload.Length);
+        if (valueBuffer.Length < allocated)
+        {
+            valueBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(allocated, valueBuffer.Length * 2), pinned: true);
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(valueBuffer, payload.Length);
+        payload.CopyTo(valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes));
+        valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes + payload.Length, allocated - BuyerRecordFunctions.HeaderBytes - payload.Length).Clear();
+        var value = SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
+        session.Upsert(ref faster, ref value);
     }
 
     /// <summary>Visits every live record (newest version of each key, deletions excluded), buyers and catalog facts.</summary>
@@ -458,6 +509,15 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         {
         }
     }
+}
+
+/// <summary>Sees every write of a state store as it happens (see <see cref="FasterBuyerStateStore.Observer"/>).</summary>
+public interface IStateRecordObserver
+{
+    /// <summary>A record was written; both spans are only valid during the call.</summary>
+    void Written(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload);
+
+    void Deleted(ReadOnlySpan<byte> key);
 }
 
 /// <summary>Receives the live records of a state store during a scan.</summary>

@@ -1,0 +1,72 @@
+using System.Buffers.Binary;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// The last record of every transaction on a task's changelog partition: which commit it closes and where the
+/// task stood (its clock and the next offset of each input partition). A restore applies changelog records only
+/// up to the newest marker and resumes the inputs from the marker's offsets, so a transaction whose marker never
+/// made it is ignored even by a broker that does not isolate transactions (the embedded one does not: see
+/// ARCHITECTURE.md).
+/// </summary>
+/// <param name="Epoch">Random per task incarnation, so two incarnations' commit <paramref name="Sequence"/>s never collide.</param>
+/// <param name="Sequence">The commit's number within its incarnation, from 1.</param>
+/// <param name="Clock">The task's clock at the commit.</param>
+/// <param name="NextOffsets">Next offset to process per input topic (in <see cref="TopicOptions.Inputs"/> order); -1 for none yet.</param>
+public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] NextOffsets)
+{
+    /// <summary>Key of every marker on the changelog: compaction keeps only the newest.</summary>
+    public static readonly byte[] Key = "M"u8.ToArray();
+
+    private const byte FormatVersion = 1;
+
+    public static bool IsMarkerKey(ReadOnlySpan<byte> key) => key.SequenceEqual(Key);
+
+    /// <summary>The header every output record carries: which commit it belongs to (<c>task:epoch:sequence</c>).</summary>
+    public static string CommitId(int task, long epoch, long sequence) => $"{task}:{epoch:x16}:{sequence}";
+
+    public string CommitIdOf(int task) => CommitId(task, Epoch, Sequence);
+
+    public byte[] Serialize()
+    {
+        var bytes = new byte[1 + 8 + 8 + 8 + 4 + (NextOffsets.Length * 8)];
+        var span = bytes.AsSpan();
+        span[0] = FormatVersion;
+        BinaryPrimitives.WriteInt64LittleEndian(span[1..], Epoch);
+        BinaryPrimitives.WriteInt64LittleEndian(span[9..], Sequence);
+        BinaryPrimitives.WriteInt64LittleEndian(span[17..], Clock);
+        BinaryPrimitives.WriteInt32LittleEndian(span[25..], NextOffsets.Length);
+        for (var i = 0; i < NextOffsets.Length; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(span[(29 + (i * 8))..], NextOffsets[i]);
+        }
+
+        return bytes;
+    }
+
+    public static CommitMarker Deserialize(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 29 || bytes[0] != FormatVersion)
+        {
+            throw new InvalidDataException($"Not a commit marker of format {FormatVersion} ({bytes.Length} bytes).");
+        }
+
+        var count = BinaryPrimitives.ReadInt32LittleEndian(bytes[25..]);
+        if (count < 0 || bytes.Length != 29 + (count * 8))
+        {
+            throw new InvalidDataException("A commit marker's offsets are truncated.");
+        }
+
+        var offsets = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            offsets[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes[(29 + (i * 8))..]);
+        }
+
+        return new CommitMarker(
+            BinaryPrimitives.ReadInt64LittleEndian(bytes[1..]),
+            BinaryPrimitives.ReadInt64LittleEndian(bytes[9..]),
+            BinaryPrimitives.ReadInt64LittleEndian(bytes[17..]),
+            offsets);
+    }
+}

@@ -1,0 +1,98 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// The worker's one transactional producer (KIP-447 style: one per instance, fenced by the group's metadata),
+/// opening a transaction lazily with the first record of a commit interval. Everything a commit interval
+/// produces (changes, dead letters, changelog, markers) and the input offsets become visible together or not
+/// at all.
+/// </summary>
+internal sealed partial class OutputProducer : IDisposable
+{
+    private static readonly TimeSpan TransactionTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly IProducer<byte[]?, byte[]?> producer;
+    private readonly ILogger logger;
+
+    public OutputProducer(SegmentStreamOptions options, string bootstrapServers, ILogger logger)
+    {
+        this.logger = logger;
+        var config = new ProducerConfig(new Dictionary<string, string>(options.Client, StringComparer.Ordinal))
+        {
+            BootstrapServers = bootstrapServers,
+            TransactionalId = options.TransactionalId,
+            EnableIdempotence = true,
+            LingerMs = 5,
+            QueueBufferingMaxMessages = 1_000_000,
+            MessageMaxBytes = 2 << 20,
+        };
+        producer = new ProducerBuilder<byte[]?, byte[]?>(config)
+            .SetLogHandler((_, message) => LogClient(message.Level.ToString(), message.Facility, message.Message))
+            .Build();
+        producer.InitTransactions(TransactionTimeout);
+    }
+
+    public bool InTransaction { get; private set; }
+
+    /// <summary>Records produced in the open transaction.</summary>
+    public long Pending { get; private set; }
+
+    public void Produce(string topic, byte[]? key, byte[]? value, Headers? headers) =>
+        Produce(new TopicPartition(topic, Partition.Any), key, value, headers, null);
+
+    public void Produce(TopicPartition destination, byte[]? key, byte[]? value, Headers? headers, Action<DeliveryReport<byte[]?, byte[]?>>? onDelivered)
+    {
+        if (!InTransaction)
+        {
+            producer.BeginTransaction();
+            InTransaction = true;
+            Pending = 0;
+        }
+
+        var message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers };
+        while (true)
+        {
+            try
+            {
+                producer.Produce(destination, message, onDelivered);
+                Pending++;
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]?> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Back-pressure from librdkafka's queue: let deliveries drain, then retry.
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
+    /// <summary>Commits the open transaction with the consumer's offsets; a failure is fatal for this instance (see ARCHITECTURE.md).</summary>
+    public void Commit(IEnumerable<TopicPartitionOffset> offsets, IConsumerGroupMetadata groupMetadata)
+    {
+        if (!InTransaction)
+        {
+            return;
+        }
+
+        producer.SendOffsetsToTransaction(offsets, groupMetadata, TransactionTimeout);
+        producer.CommitTransaction(TransactionTimeout);
+        InTransaction = false;
+    }
+
+    /// <summary>Drops the open transaction (partitions lost); its records never become visible to read_committed readers.</summary>
+    public void Abort()
+    {
+        if (InTransaction)
+        {
+            producer.AbortTransaction(TransactionTimeout);
+            InTransaction = false;
+        }
+    }
+
+    public void Dispose() => producer.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka producer {Level} {Facility}: {Text}")]
+    private partial void LogClient(string level, string facility, string text);
+}

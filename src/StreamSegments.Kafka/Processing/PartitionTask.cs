@@ -1,0 +1,200 @@
+using System.Buffers.Binary;
+using Confluent.Kafka;
+using StreamSegments.Core.Events;
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+using StreamSegments.Storage;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// One task: partition <see cref="Partition"/> of each input topic, with its own FASTER store, engine (clock,
+/// timers) and changelog partition. Buffers the records the consumer hands it and releases them in timestamp
+/// order across the input topics (<see cref="TryTakeNext"/>). Used from the worker's loop thread only.
+/// </summary>
+internal sealed class PartitionTask : IDisposable
+{
+    private readonly Queue<ConsumeResult<byte[]?, byte[]?>>[] buffers;
+    private readonly bool[] atEnd;
+    private readonly bool[] assigned;
+    private long idleSince = -1;
+
+    public PartitionTask(
+        int partition, int inputTopics, FasterBuyerStateStore store, SymbolTable sellers, SymbolTable categories,
+        SegmentPolicy policy, TaskChangeSink sink, CommitMarker? restored)
+    {
+        Partition = partition;
+        Store = store;
+        Sink = sink;
+        Engine = new SegmentTask(policy, store, sink, sellers, categories, clock: restored?.Clock ?? EventTime.None);
+        Parser = new EventParser(sellers, categories);
+        buffers = Enumerable.Range(0, inputTopics).Select(_ => new Queue<ConsumeResult<byte[]?, byte[]?>>()).ToArray();
+        atEnd = new bool[inputTopics];
+        assigned = new bool[inputTopics];
+        NextOffsets = restored?.NextOffsets.Length == inputTopics ? (long[])restored.NextOffsets.Clone() : Enumerable.Repeat(-1L, inputTopics).ToArray();
+        Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
+        sink.Task = this;
+        Store.Observer = Changelog;
+    }
+
+    public int Partition { get; }
+
+    public FasterBuyerStateStore Store { get; }
+
+    public SegmentTask Engine { get; }
+
+    public EventParser Parser { get; }
+
+    public BuyerEvent Scratch { get; } = new();
+
+    public TaskChangeSink Sink { get; }
+
+    public ChangelogBuffer Changelog { get; } = new();
+
+    /// <summary>Next offset to process, per input topic; -1 until the task has processed or restored one.</summary>
+    public long[] NextOffsets { get; }
+
+    public long Epoch { get; }
+
+    /// <summary>Commits this incarnation has made.</summary>
+    public long Sequence { get; private set; }
+
+    /// <summary>Whether anything (records, timers, writes) happened since the last commit.</summary>
+    public bool Dirty { get; set; }
+
+    /// <summary>Changelog offset just past the newest committed marker; where a restore from a checkpoint starts.</summary>
+    public long NextChangelogOffset { get; set; }
+
+    public long LastCheckpointAt { get; set; }
+
+    public bool CheckpointedSinceCommit { get; set; } = true;
+
+    public int Buffered => buffers.Sum(b => b.Count);
+
+    public string CurrentCommitId => CommitMarker.CommitId(Partition, Epoch, Sequence + 1);
+
+    public void Assign(int topic) => assigned[topic] = true;
+
+    public bool IsAssigned(int topic) => assigned[topic];
+
+    public int BufferedFor(int topic) => buffers[topic].Count;
+
+    public void Enqueue(int topic, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        buffers[topic].Enqueue(record);
+        atEnd[topic] = false;
+    }
+
+    public void MarkEnd(int topic) => atEnd[topic] = true;
+
+    /// <summary>Every assigned input partition has been read to its end and its buffer is empty.</summary>
+    public bool IsCaughtUp
+    {
+        get
+        {
+            for (var i = 0; i < buffers.Length; i++)
+            {
+                if (assigned[i] && (!atEnd[i] || buffers[i].Count > 0))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The buffered record with the smallest timestamp (ties: topic order, then offset), provided no assigned
+    /// partition could still deliver an earlier one: one with nothing buffered that is not known to be at its end
+    /// holds the task back, for at most <paramref name="maxIdleMs"/>.
+    /// </summary>
+    public bool TryTakeNext(long monotonicMs, int maxIdleMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
+    {
+        topic = -1;
+        record = null!;
+        var best = long.MaxValue;
+        var waiting = false;
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            if (!assigned[i])
+            {
+                continue;
+            }
+
+            if (buffers[i].TryPeek(out var head))
+            {
+                var timestamp = head.Message.Timestamp.UnixTimestampMs;
+                if (timestamp < best)
+                {
+                    best = timestamp;
+                    topic = i;
+                }
+            }
+            else if (!atEnd[i])
+            {
+                waiting = true;
+            }
+        }
+
+        if (topic < 0)
+        {
+            idleSince = -1;
+            return false;
+        }
+
+        if (waiting)
+        {
+            if (idleSince < 0)
+            {
+                idleSince = monotonicMs;
+            }
+
+            if (monotonicMs - idleSince < maxIdleMs)
+            {
+                return false;
+            }
+        }
+        else
+        {
+            idleSince = -1;
+        }
+
+        record = buffers[topic].Dequeue();
+        return true;
+    }
+
+    /// <summary>Seals the commit: every buffered state write and the marker go to the changelog partition.</summary>
+    public void WriteCommit(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
+    {
+        var destination = new TopicPartition(changelogTopic, Partition);
+        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, null, null));
+        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone());
+        producer.Produce(destination, CommitMarker.Key, marker.Serialize(), null, report =>
+        {
+            if (report.Error.Code == ErrorCode.NoError)
+            {
+                onMarkerDelivered(report.Offset.Value);
+            }
+        });
+    }
+
+    public void Committed()
+    {
+        Sequence++;
+        Dirty = false;
+        CheckpointedSinceCommit = false;
+    }
+
+    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone());
+
+    public void Dispose()
+    {
+        Store.Observer = null;
+        Sink.Dispose();
+        Changelog.Dispose();
+        Store.Dispose();
+    }
+}

@@ -1,0 +1,115 @@
+using System.ComponentModel.DataAnnotations;
+using StreamSegments.Core.Rules;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>The Kafka worker's options (section <c>Kafka</c>).</summary>
+public sealed class SegmentStreamOptions : IValidatableObject
+{
+    public const string SectionName = "Kafka";
+
+    /// <summary>Brokers to connect to; empty runs the embedded broker in-process (see design.md).</summary>
+    public string? BootstrapServers { get; set; }
+
+    [Required]
+    public string GroupId { get; set; } = "streamsegments";
+
+    /// <summary>
+    /// Stable name of this instance; with the group it makes the transactional id, so a restarted instance
+    /// fences its predecessor's open transaction. Defaults to the machine name.
+    /// </summary>
+    public string? InstanceId { get; set; }
+
+    [Required]
+    public TopicOptions Topics { get; set; } = new();
+
+    /// <summary>How often outputs, changelog and input offsets are committed in one transaction.</summary>
+    [Range(10, 60_000)]
+    public int CommitIntervalMs { get; set; } = 100;
+
+    /// <summary>How often each task's FASTER store is checkpointed (bounding the changelog tail a restore reads).</summary>
+    [Range(1_000, 86_400_000)]
+    public int CheckpointIntervalMs { get; set; } = 60_000;
+
+    /// <summary>
+    /// How long a task waits for an input partition that has no buffered record and is not known to be caught
+    /// up, before taking records of the others (which would break strict timestamp order across topics).
+    /// </summary>
+    [Range(0, 600_000)]
+    public int MaxTaskIdleMs { get; set; } = 2_000;
+
+    /// <summary>When a task is caught up, its clock follows the wall clock minus <see cref="AllowedLatenessMs"/>.</summary>
+    public bool FollowWallClock { get; set; } = true;
+
+    [Range(0, 86_400_000)]
+    public int AllowedLatenessMs { get; set; } = 5_000;
+
+    /// <summary>Records claiming a time further than this ahead of the wall clock go to the dead-letter topic.</summary>
+    [Range(0, 86_400_000)]
+    public int MaxFutureSkewMs { get; set; } = 3_600_000;
+
+    /// <summary>Records buffered per input partition before it is paused (bounds memory when one topic runs ahead).</summary>
+    [Range(16, 1_000_000)]
+    public int MaxBufferedPerPartition { get; set; } = 20_000;
+
+    /// <summary>Extra librdkafka settings for the consumer and the producer (e.g. security.protocol).</summary>
+    public Dictionary<string, string> Client { get; set; } = [];
+
+    public string TransactionalId => $"{GroupId}-{InstanceId ?? Environment.MachineName}";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var inputs = Topics.Inputs;
+        var all = inputs.Concat([Topics.SegmentChanges, Topics.CategoryInterestChanges, Topics.Changelog, Topics.DeadLetter]).ToList();
+        if (all.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return new ValidationResult("Every topic name must be set.", [nameof(Topics)]);
+        }
+        else if (all.Distinct(StringComparer.Ordinal).Count() != all.Count)
+        {
+            yield return new ValidationResult("Topic names must be distinct.", [nameof(Topics)]);
+        }
+
+        foreach (var name in Topics.PerSegment.Keys)
+        {
+            if (!SegmentNames.TryParse(name, out _))
+            {
+                yield return new ValidationResult(
+                    $"Topics:PerSegment names unknown segment '{name}' (known: {string.Join(", ", SegmentNames.All.Select(s => s.ToWireName()))}).",
+                    [nameof(Topics)]);
+            }
+        }
+    }
+}
+
+/// <summary>Topic names (design.md, "Topics").</summary>
+public sealed class TopicOptions
+{
+    public string OrdersPaid { get; set; } = "orders.paid";
+
+    public string ProductsViewed { get; set; } = "products.viewed";
+
+    public string CartEvents { get; set; } = "carts.events";
+
+    public string FavoriteEvents { get; set; } = "favorites.events";
+
+    public string SegmentChanges { get; set; } = "segments.changed";
+
+    public string CategoryInterestChanges { get; set; } = "segments.category-interest.changed";
+
+    public string Changelog { get; set; } = "segments.state-changelog";
+
+    public string DeadLetter { get; set; } = "segments.dead-letter";
+
+    /// <summary>
+    /// Optional extra routing: segment wire name → topic. A change is also published to the topic of the segment
+    /// it leaves and of the one it enters, for services that care about one segment only.
+    /// </summary>
+    public Dictionary<string, string> PerSegment { get; set; } = [];
+
+    /// <summary>The co-partitioned input topics, in the fixed order that breaks timestamp ties.</summary>
+    public IReadOnlyList<string> Inputs => [OrdersPaid, ProductsViewed, CartEvents, FavoriteEvents];
+
+    public IReadOnlyList<string> All =>
+        [.. Inputs, SegmentChanges, CategoryInterestChanges, Changelog, DeadLetter, .. PerSegment.Values.Distinct(StringComparer.Ordinal)];
+}

@@ -1,0 +1,563 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamSegments.Core.Events;
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+using StreamSegments.Storage;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// The worker's processing loop: one consumer over the co-partitioned input topics, one task per assigned
+/// partition number, one transactional producer. Records are taken per task in timestamp order, applied to the
+/// task's engine, and every commit interval the outputs, changelog and input offsets are committed in one
+/// transaction. Runs on the thread that calls <see cref="Run"/> (rebalance callbacks included).
+/// </summary>
+public sealed partial class SegmentStreamProcessor : IDisposable
+{
+    private readonly SegmentStreamOptions options;
+    private readonly SegmentPolicy policy;
+    private readonly StateStoreOptions stateOptions;
+    private readonly string bootstrapServers;
+    private readonly ILogger logger;
+    private readonly TimeProvider time;
+    private readonly Dictionary<string, int> inputIndex;
+    private readonly SortedDictionary<int, PartitionTask> tasks = [];
+    private readonly Stopwatch monotonic = Stopwatch.StartNew();
+    private IConsumer<byte[]?, byte[]?>? consumer;
+    private IConsumer<byte[]?, byte[]?>? changelogReader;
+    private OutputProducer? producer;
+    private int partitionCount;
+    private long nextCommitAt;
+    private CancellationToken stopping;
+
+    public SegmentStreamProcessor(
+        SegmentStreamOptions options, SegmentPolicy policy, StateStoreOptions stateOptions, string bootstrapServers,
+        ILogger<SegmentStreamProcessor> logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.options = options;
+        this.policy = policy;
+        this.stateOptions = stateOptions;
+        this.bootstrapServers = bootstrapServers;
+        this.logger = logger;
+        this.time = time ?? TimeProvider.System;
+        inputIndex = options.Topics.Inputs.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+    }
+
+    /// <summary>Totals since start, readable from any thread.</summary>
+    public StreamCounters Counters { get; } = new();
+
+    /// <summary>True once the producer is initialised and every assigned task has restored.</summary>
+    public bool IsReady => Volatile.Read(ref ready);
+
+    private bool ready;
+
+    /// <summary>Processes until <paramref name="cancellationToken"/> is cancelled, then commits, checkpoints and leaves the group.</summary>
+    public void Run(CancellationToken cancellationToken)
+    {
+        stopping = cancellationToken;
+        partitionCount = CheckTopics();
+        producer = new OutputProducer(options, bootstrapServers, logger);
+        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfig(new ConsumerConfig
+        {
+            GroupId = $"{options.GroupId}-restore",
+            EnableAutoCommit = false,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            EnablePartitionEof = true,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        })).Build();
+        consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfig(new ConsumerConfig
+        {
+            GroupId = options.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            EnablePartitionEof = true,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+        }))
+            .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
+            .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
+            .SetPartitionsLostHandler((_, lost) => OnLost(lost))
+            .SetLogHandler((_, message) => LogClient(message))
+            .Build();
+        consumer.Subscribe(options.Topics.Inputs);
+        Volatile.Write(ref ready, true);
+        LogStarted(options.GroupId, options.TransactionalId, partitionCount);
+
+        try
+        {
+            nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                Poll(TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
+                Process();
+                if (monotonic.ElapsedMilliseconds >= nextCommitAt)
+                {
+                    FollowWallClock();
+                    Commit();
+                    CheckpointDue(force: false);
+                    nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
+                }
+            }
+
+            Commit();
+            CheckpointDue(force: true);
+            consumer.Close();
+        }
+        finally
+        {
+            foreach (var task in tasks.Values)
+            {
+                task.Dispose();
+            }
+
+            tasks.Clear();
+            Volatile.Write(ref ready, false);
+        }
+    }
+
+    public void Dispose()
+    {
+        consumer?.Dispose();
+        changelogReader?.Dispose();
+        producer?.Dispose();
+    }
+
+    /// <summary>Takes what the consumer has (up to a batch), waiting at most <paramref name="wait"/> for the first record.</summary>
+    private void Poll(TimeSpan wait)
+    {
+        for (var i = 0; i < 1024; i++)
+        {
+            var record = consumer!.Consume(i == 0 ? wait : TimeSpan.Zero);
+            if (record is null)
+            {
+                return;
+            }
+
+            if (!tasks.TryGetValue(record.Partition.Value, out var task) || !inputIndex.TryGetValue(record.Topic, out var topic))
+            {
+                continue;
+            }
+
+            if (record.IsPartitionEOF)
+            {
+                task.MarkEnd(topic);
+                continue;
+            }
+
+            task.Enqueue(topic, record);
+            if (task.BufferedFor(topic) == options.MaxBufferedPerPartition)
+            {
+                consumer.Pause([record.TopicPartition]);
+            }
+        }
+    }
+
+    private void Process()
+    {
+        var now = monotonic.ElapsedMilliseconds;
+        foreach (var task in tasks.Values)
+        {
+            var processed = 0;
+            while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, out var topic, out var record))
+            {
+                Apply(task, topic, record);
+                processed++;
+                if (task.BufferedFor(topic) == options.MaxBufferedPerPartition / 2)
+                {
+                    consumer!.Resume([record.TopicPartition]);
+                }
+            }
+        }
+    }
+
+    private void Apply(PartitionTask task, int topic, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        Counters.RecordsConsumed++;
+        task.NextOffsets[topic] = record.Offset.Value + 1;
+        task.Dirty = true;
+        var value = record.Message.Value ?? [];
+        if (value.Length > EventParser.MaxEventBytes)
+        {
+            DeadLetter(task, record, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
+            return;
+        }
+
+        var e = task.Scratch;
+        if (!task.Parser.TryParse(value, e, out var rejection))
+        {
+            DeadLetter(task, record, rejection);
+            return;
+        }
+
+        var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (e.OccurredAt > wallNow + options.MaxFutureSkewMs)
+        {
+            DeadLetter(task, record, new EventRejection(RejectReason.InFuture, "occurredAt", $"more than {options.MaxFutureSkewMs} ms ahead of the wall clock"));
+            return;
+        }
+
+        if (record.Message.Key is not { } key || !e.BuyerId.SequenceEqual(key))
+        {
+            // The partition is chosen by the key; a record keyed otherwise may sit in another task than its buyer.
+            DeadLetter(task, record, "key-mismatch", "the record's key is not its buyerId");
+            return;
+        }
+
+        switch (task.Engine.Apply(e))
+        {
+            case Core.Processing.ApplyOutcome.Applied:
+                Counters.EventsApplied++;
+                break;
+            default:
+                Counters.Duplicates++;
+                break;
+        }
+    }
+
+    private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, EventRejection rejection) =>
+        DeadLetter(task, record, rejection.Code, rejection.Message);
+
+    private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, string reason, string message)
+    {
+        Counters.DeadLettered++;
+        var headers = task.Sink.Headers();
+        if (record.Message.Headers is { } original)
+        {
+            foreach (var header in original)
+            {
+                headers.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        headers.Add("segments-reason", Encoding.UTF8.GetBytes(reason));
+        headers.Add("segments-reason-message", Encoding.UTF8.GetBytes(message));
+        headers.Add("segments-source-topic", Encoding.UTF8.GetBytes(record.Topic));
+        headers.Add("segments-source-partition", Encoding.ASCII.GetBytes(record.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        headers.Add("segments-source-offset", Encoding.ASCII.GetBytes(record.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        producer!.Produce(options.Topics.DeadLetter, record.Message.Key, record.Message.Value, headers);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            LogDeadLettered(record.TopicPartitionOffset.ToString(), reason, message);
+        }
+    }
+
+    /// <summary>Caught-up tasks move their clocks to the wall clock (minus the allowed lateness), firing due timers.</summary>
+    private void FollowWallClock()
+    {
+        if (!options.FollowWallClock)
+        {
+            return;
+        }
+
+        var target = time.GetUtcNow().ToUnixTimeMilliseconds() - options.AllowedLatenessMs;
+        foreach (var task in tasks.Values)
+        {
+            if (task.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted)
+            {
+                var fired = task.Engine.Counters.TimersFired;
+                task.Engine.AdvanceTo(target);
+                if (task.Engine.Counters.TimersFired != fired || task.Changelog.Count > 0)
+                {
+                    task.Dirty = true;
+                }
+            }
+        }
+    }
+
+    private void Commit()
+    {
+        if (tasks.Values.All(t => !t.Dirty) && !producer!.InTransaction)
+        {
+            return;
+        }
+
+        var started = monotonic.ElapsedMilliseconds;
+        var markerOffsets = new Dictionary<int, long>();
+        foreach (var task in tasks.Values.Where(t => t.Dirty))
+        {
+            var partition = task.Partition;
+            task.WriteCommit(producer!, options.Topics.Changelog, offset =>
+            {
+                lock (markerOffsets)
+                {
+                    markerOffsets[partition] = offset;
+                }
+            });
+        }
+
+        var offsets = tasks.Values
+            .SelectMany(t => t.NextOffsets.Select((next, topic) => (t.Partition, Topic: options.Topics.Inputs[topic], Next: next)))
+            .Where(o => o.Next >= 0)
+            .Select(o => new TopicPartitionOffset(o.Topic, o.Partition, o.Next))
+            .ToList();
+        var records = producer!.Pending;
+        producer.Commit(offsets, consumer!.ConsumerGroupMetadata);
+        foreach (var task in tasks.Values.Where(t => t.Dirty))
+        {
+            task.Committed();
+            lock (markerOffsets)
+            {
+                if (markerOffsets.TryGetValue(task.Partition, out var offset))
+                {
+                    task.NextChangelogOffset = offset + 1;
+                }
+            }
+        }
+
+        Counters.Commits++;
+        Counters.RecordsProduced += records;
+        Counters.LastCommitDurationMs = monotonic.ElapsedMilliseconds - started;
+    }
+
+    private void CheckpointDue(bool force)
+    {
+        var now = monotonic.ElapsedMilliseconds;
+        foreach (var task in tasks.Values)
+        {
+            if (!task.CheckpointedSinceCommit && (force || now - task.LastCheckpointAt >= options.CheckpointIntervalMs))
+            {
+                Checkpoint(task);
+            }
+        }
+    }
+
+    private void Checkpoint(PartitionTask task)
+    {
+        var started = monotonic.ElapsedMilliseconds;
+        var marker = task.CurrentMarker.Serialize();
+        var cookie = new byte[8 + marker.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(cookie, task.NextChangelogOffset);
+        marker.CopyTo(cookie, 8);
+        task.Store.CheckpointAsync(cookie, stopping.IsCancellationRequested ? CancellationToken.None : stopping).GetAwaiter().GetResult();
+        task.LastCheckpointAt = monotonic.ElapsedMilliseconds;
+        task.CheckpointedSinceCommit = true;
+        Counters.Checkpoints++;
+        LogCheckpointed(task.Partition, task.NextChangelogOffset, task.LastCheckpointAt - started);
+    }
+
+    private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> assigned)
+    {
+        Volatile.Write(ref ready, false);
+        var result = new List<TopicPartitionOffset>();
+        foreach (var group in assigned.GroupBy(p => p.Partition.Value).OrderBy(g => g.Key))
+        {
+            if (!tasks.TryGetValue(group.Key, out var task))
+            {
+                task = Restore(group.Key);
+                tasks.Add(group.Key, task);
+            }
+
+            foreach (var partition in group)
+            {
+                if (!inputIndex.TryGetValue(partition.Topic, out var topic))
+                {
+                    continue;
+                }
+
+                task.Assign(topic);
+                var next = task.NextOffsets[topic];
+                result.Add(new TopicPartitionOffset(partition, next >= 0 ? new Offset(next) : Offset.Unset));
+            }
+        }
+
+        Volatile.Write(ref ready, true);
+        LogAssigned(string.Join(",", tasks.Keys));
+        return result;
+    }
+
+    private void OnRevoked(List<TopicPartitionOffset> revoked)
+    {
+        // Everything processed so far is committed while this instance still owns the partitions.
+        FollowWallClock();
+        Commit();
+        foreach (var number in revoked.Select(p => p.Partition.Value).Distinct().ToList())
+        {
+            if (tasks.Remove(number, out var task))
+            {
+                if (!task.CheckpointedSinceCommit)
+                {
+                    Checkpoint(task);
+                }
+
+                task.Dispose();
+            }
+        }
+
+        LogRevoked(revoked.Count);
+    }
+
+    private void OnLost(List<TopicPartitionOffset> lost)
+    {
+        // Another instance may own them already: nothing uncommitted may be published, and local state is ahead
+        // of the changelog, so it is dropped (the next restore starts from the last checkpoint).
+        producer!.Abort();
+        foreach (var number in lost.Select(p => p.Partition.Value).Distinct().ToList())
+        {
+            if (tasks.Remove(number, out var task))
+            {
+                task.Dispose();
+            }
+        }
+
+        LogLost(lost.Count);
+    }
+
+    private PartitionTask Restore(int partition)
+    {
+        var started = monotonic.ElapsedMilliseconds;
+        var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
+        var changelog = new TopicPartition(options.Topics.Changelog, partition);
+        var end = ChangelogRestore.EndOffset(changelogReader!, changelog);
+        var taskOptions = stateOptions;
+
+        var sellers = new SymbolTable();
+        var categories = new SymbolTable();
+        var store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
+        long from = 0;
+        CommitMarker? marker = null;
+        try
+        {
+            var cookie = store.RecoverAsync(stopping).GetAwaiter().GetResult();
+            if (cookie is not null)
+            {
+                from = BinaryPrimitives.ReadInt64LittleEndian(cookie);
+                marker = CommitMarker.Deserialize(cookie.AsSpan(8));
+                if (from > end)
+                {
+                    // The checkpoint was taken against another changelog (e.g. an embedded broker's, now gone).
+                    LogCheckpointAhead(partition, from, end);
+                    (from, marker) = (0, null);
+                }
+            }
+
+            if (from == 0)
+            {
+                store.Dispose();
+                FasterBuyerStateStore.DeleteDirectory(directory);
+                store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCheckpointUnusable(ex, partition);
+            store.Dispose();
+            FasterBuyerStateStore.DeleteDirectory(directory);
+            store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
+            (from, marker) = (0, null);
+        }
+
+        var restored = ChangelogRestore.Run(changelogReader!, changelog, from, marker, store, stopping);
+        var sink = new TaskChangeSink(producer!, options.Topics);
+        var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
+        {
+            NextChangelogOffset = restored.NextChangelogOffset,
+            LastCheckpointAt = monotonic.ElapsedMilliseconds,
+        };
+        store.RestoreInto(task.Engine);
+        Counters.Restores++;
+        Counters.RecordsRestored += restored.RecordsApplied;
+        LogRestored(partition, from, restored.RecordsApplied, restored.RecordsDropped, task.Engine.Timers.Count,
+            restored.Marker is null ? "none" : EventTime.Format(restored.Marker.Clock), monotonic.ElapsedMilliseconds - started);
+        return task;
+    }
+
+    /// <summary>All input topics must exist with one partition count, and the changelog with the same (tasks = partitions).</summary>
+    private int CheckTopics()
+    {
+        using var admin = new AdminClientBuilder(ClientConfig(new AdminClientConfig())).Build();
+        var metadata = admin.GetMetadata(TimeSpan.FromSeconds(30));
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var topic in metadata.Topics)
+        {
+            counts[topic.Topic] = topic.Partitions.Count;
+        }
+
+        var missing = options.Topics.All.Where(t => !counts.ContainsKey(t)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException($"Missing topics on {bootstrapServers}: {string.Join(", ", missing)} (create them first; see docker-compose.kafka.yml).");
+        }
+
+        var coPartitioned = options.Topics.Inputs.Append(options.Topics.Changelog).Select(t => (Topic: t, Partitions: counts[t])).ToList();
+        if (coPartitioned.Select(t => t.Partitions).Distinct().Count() != 1)
+        {
+            throw new InvalidOperationException(
+                "The input topics and the changelog must have the same partition count (tasks = partitions): " +
+                string.Join(", ", coPartitioned.Select(t => $"{t.Topic}={t.Partitions}")));
+        }
+
+        return coPartitioned[0].Partitions;
+    }
+
+    private T ClientConfig<T>(T config)
+        where T : ClientConfig
+    {
+        foreach (var (key, value) in options.Client)
+        {
+            config.Set(key, value);
+        }
+
+        config.BootstrapServers = bootstrapServers;
+        return config;
+    }
+
+    private void LogClient(LogMessage message)
+    {
+        if (message.Level <= SyslogLevel.Warning)
+        {
+            LogClientWarning(message.Facility, message.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
+    private partial void LogStarted(string groupId, string transactionalId, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tasks assigned; this instance now runs tasks {Tasks}")]
+    private partial void LogAssigned(string tasks);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} partitions revoked; committed and checkpointed their tasks")]
+    private partial void LogRevoked(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} partitions lost; the open transaction was aborted and their tasks dropped")]
+    private partial void LogLost(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restored from changelog offset {From}: {Records} records applied, {Dropped} of an unfinished commit dropped, {Timers} timers, clock {Clock}, {ElapsedMs} ms")]
+    private partial void LogRestored(int task, long from, long records, long dropped, int timers, string clock, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Task {Task} checkpointed at changelog offset {Offset} in {ElapsedMs} ms")]
+    private partial void LogCheckpointed(int task, long offset, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s checkpoint names changelog offset {From} but the changelog ends at {End}; restoring from the beginning")]
+    private partial void LogCheckpointAhead(int task, long from, long end);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint could not be recovered; restoring from the beginning of the changelog")]
+    private partial void LogCheckpointUnusable(Exception exception, int task);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Source}: {Reason}: {Detail}")]
+    private partial void LogDeadLettered(string source, string reason, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "librdkafka {Facility}: {Text}")]
+    private partial void LogClientWarning(string facility, string text);
+}
+
+/// <summary>The worker's totals since start; written by the loop thread, read by anyone.</summary>
+public sealed class StreamCounters
+{
+    public long RecordsConsumed { get; set; }
+    public long EventsApplied { get; set; }
+    public long Duplicates { get; set; }
+    public long DeadLettered { get; set; }
+    public long Commits { get; set; }
+    public long RecordsProduced { get; set; }
+    public long LastCommitDurationMs { get; set; }
+    public long Checkpoints { get; set; }
+    public long Restores { get; set; }
+    public long RecordsRestored { get; set; }
+}

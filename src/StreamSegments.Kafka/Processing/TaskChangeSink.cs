@@ -1,0 +1,93 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.Serialization;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// Publishes a task's changes into the open transaction: segment changes keyed by buyer to the changes topic
+/// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs.
+/// Every record carries the <see cref="CommitHeader"/> of the commit it belongs to.
+/// </summary>
+internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topics) : IChangeSink, IDisposable
+{
+    /// <summary>Header naming the commit (<c>task:epoch:sequence</c>) a record was produced in.</summary>
+    public const string CommitHeader = "segments-commit";
+
+    private readonly ArrayBufferWriter<byte> buffer = new(1024);
+    private readonly Dictionary<Segment, string> routes = topics.PerSegment.ToDictionary(
+        p => SegmentNames.TryParse(p.Key, out var segment) ? segment : throw new ArgumentException($"Unknown segment '{p.Key}'."),
+        p => p.Value);
+
+    private Utf8JsonWriter? json;
+
+    public PartitionTask Task { get; set; } = null!;
+
+    /// <summary>Counts of published changes, for the worker's own reporting.</summary>
+    public long SegmentChanges { get; private set; }
+
+    public long CategoryInterestChanges { get; private set; }
+
+    public void SegmentChanged(in SegmentChange change)
+    {
+        var writer = Begin();
+        ChangeMessages.WriteSegmentChange(writer, change);
+        var value = End();
+        var key = change.BuyerId.ToArray();
+        producer.Produce(topics.SegmentChanges, key, value, Headers());
+        if (routes.Count > 0)
+        {
+            string? left = null;
+            if (change.From != Segment.None && routes.TryGetValue(change.From, out left))
+            {
+                producer.Produce(left, key, value, Headers());
+            }
+
+            if (change.To != Segment.None && routes.TryGetValue(change.To, out var entered) && entered != left)
+            {
+                producer.Produce(entered, key, value, Headers());
+            }
+        }
+
+        SegmentChanges++;
+        Task.Dirty = true;
+    }
+
+    public void CategoryInterestChanged(in CategoryInterestChange change)
+    {
+        var writer = Begin();
+        ChangeMessages.WriteCategoryInterestChange(writer, change);
+        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), Headers());
+        CategoryInterestChanges++;
+        Task.Dirty = true;
+    }
+
+    public void Dispose() => json?.Dispose();
+
+    public Headers Headers() => new() { { CommitHeader, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+
+    private Utf8JsonWriter Begin()
+    {
+        buffer.ResetWrittenCount();
+        if (json is null)
+        {
+            json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        }
+        else
+        {
+            json.Reset(buffer);
+        }
+
+        return json;
+    }
+
+    private byte[] End()
+    {
+        json!.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+}

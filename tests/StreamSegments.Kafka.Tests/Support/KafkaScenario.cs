@@ -1,0 +1,245 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamSegments.Core.Policy;
+using StreamSegments.Kafka.Broker;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Storage;
+
+namespace StreamSegments.Kafka.Tests.Support;
+
+/// <summary>
+/// An embedded broker with the product's topics, input produced the way a marketplace would (keyed by buyer,
+/// routed by event type, record timestamps in arrival order), and read_committed readers of the outputs.
+/// </summary>
+public sealed class KafkaScenario : IDisposable
+{
+    public KafkaScenario(int partitions = 3)
+    {
+        Partitions = partitions;
+        foreach (var topic in Topics.All)
+        {
+            Broker.CreateTopic(topic, partitions);
+        }
+    }
+
+    public EmbeddedBroker Broker { get; } = new();
+
+    public int Partitions { get; }
+
+    public TopicOptions Topics { get; } = new();
+
+    public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), $"ss-kafka-{Guid.NewGuid():N}");
+
+    public static string Fixture(string name) => Path.Combine(RepoRoot(), "..", "shared", "fixtures", name);
+
+    /// <summary>The input topic an event's type belongs on; lines that are not JSON with a type go to the orders topic.</summary>
+    public string TopicOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            var type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String
+                ? t.GetString()
+                : null;
+            return type switch
+            {
+                "product-viewed" => Topics.ProductsViewed,
+                "cart-item-added" or "cart-item-removed" => Topics.CartEvents,
+                "favorite-added" or "favorite-removed" => Topics.FavoriteEvents,
+                _ => Topics.OrdersPaid,
+            };
+        }
+        catch (JsonException)
+        {
+            return Topics.OrdersPaid;
+        }
+    }
+
+    public static byte[]? KeyOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("buyerId", out var b) && b.ValueKind == JsonValueKind.String
+                ? Encoding.UTF8.GetBytes(b.GetString()!)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Produces the lines in order; record timestamps increase by one millisecond per line (arrival order).</summary>
+    public void Produce(IEnumerable<string> lines, DateTimeOffset firstTimestamp)
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = Broker.BootstrapServers,
+            EnableIdempotence = true,
+            LingerMs = 5,
+        }).Build();
+        var at = firstTimestamp;
+        foreach (var line in lines)
+        {
+            producer.Produce(TopicOf(line), new Message<byte[]?, byte[]>
+            {
+                Key = KeyOf(line),
+                Value = Encoding.UTF8.GetBytes(line),
+                Timestamp = new Timestamp(at),
+            });
+            at = at.AddMilliseconds(1);
+        }
+
+        if (producer.Flush(TimeSpan.FromSeconds(60)) != 0)
+        {
+            throw new InvalidOperationException("Input was not fully produced.");
+        }
+    }
+
+    public SegmentStreamOptions Options(TimeProvider? wallClock = null) => new()
+    {
+        BootstrapServers = Broker.BootstrapServers,
+        GroupId = "segments-test",
+        InstanceId = "test",
+        Topics = Topics,
+        CommitIntervalMs = 100,
+        FollowWallClock = wallClock is not null,
+        AllowedLatenessMs = 0,
+        MaxFutureSkewMs = 3_600_000,
+    };
+
+    public StateStoreOptions StateOptions() => new() { Directory = StateDirectory, MemoryBudgetBytes = 8L << 20 };
+
+    /// <summary>
+    /// Runs a worker in this process until every input record is committed and the outputs have been quiet for a
+    /// while, then stops it gracefully.
+    /// </summary>
+    public StreamCounters RunWorkerUntilQuiet(long expectedInputRecords, TimeProvider? wallClock = null, SegmentStreamOptions? options = null)
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var processor = new SegmentStreamProcessor(
+            options ?? Options(wallClock), new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
+            NullLogger<SegmentStreamProcessor>.Instance, wallClock);
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                processor.Run(cancellation.Token);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        })
+        { IsBackground = true };
+        thread.Start();
+
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        long lastCommits = -1;
+        var quietSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline && failure is null)
+        {
+            Thread.Sleep(200);
+            var counters = processor.Counters;
+            if (counters.Commits != lastCommits)
+            {
+                lastCommits = counters.Commits;
+                quietSince = DateTime.UtcNow;
+            }
+            else if (counters.RecordsConsumed >= expectedInputRecords && DateTime.UtcNow - quietSince > TimeSpan.FromSeconds(1.5))
+            {
+                break;
+            }
+        }
+
+        cancellation.Cancel();
+        thread.Join(TimeSpan.FromSeconds(60));
+        if (failure is not null)
+        {
+            throw new InvalidOperationException("The worker failed.", failure);
+        }
+
+        return processor.Counters;
+    }
+
+    /// <summary>Every record of a topic, as a read_committed consumer sees it, from all partitions.</summary>
+    public List<ConsumeResult<byte[]?, byte[]?>> ReadCommitted(string topic)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = Broker.BootstrapServers,
+            GroupId = $"reader-{Guid.NewGuid():N}",
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            EnablePartitionEof = true,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var records = new List<ConsumeResult<byte[]?, byte[]?>>();
+        var ended = new HashSet<int>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (ended.Count < Partitions && DateTime.UtcNow < deadline)
+        {
+            var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (record is null)
+            {
+                continue;
+            }
+
+            if (record.IsPartitionEOF)
+            {
+                ended.Add(record.Partition.Value);
+            }
+            else
+            {
+                records.Add(record);
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>The named fields of each JSON value, as sortable strings (outputs are compared as multisets).</summary>
+    public static List<string> Rows(IEnumerable<byte[]?> values, params string[] fields) =>
+        values.Select(v =>
+            {
+                using var doc = JsonDocument.Parse(v!);
+                return string.Join("|", fields.Select(f => doc.RootElement.TryGetProperty(f, out var x) ? x.ToString() : "<missing>"));
+            })
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    public static List<string> Rows(string jsonLinesFile, params string[] fields) =>
+        Rows(File.ReadLines(jsonLinesFile).Select(Encoding.UTF8.GetBytes), fields);
+
+    public void Dispose()
+    {
+        Broker.Dispose();
+        if (Directory.Exists(StateDirectory))
+        {
+            Directory.Delete(StateDirectory, recursive: true);
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "StreamSegments.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No StreamSegments.sln above {AppContext.BaseDirectory}.");
+    }
+}
+
+/// <summary>A wall clock stopped at one instant.</summary>
+public sealed class StoppedClock(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
+}
