@@ -1,7 +1,15 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StreamSegments.Kafka.Broker;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Storage;
+using StreamSegments.Worker.Demo;
 using StreamSegments.Worker.Hosting;
 using StreamSegments.Worker.Replay;
+using StreamSegments.Worker.Run;
 
 // One executable, several verbs; `run` is the default.
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
@@ -20,8 +28,9 @@ try
         "replay" => await ReplayVerb.RunAsync(rest, cancellation.Token),
         "generate" => await GenerateVerb.RunAsync(rest),
         "broker" => await BrokerVerb.RunAsync(rest, cancellation.Token),
+        "run" => await RunVerb.RunAsync(rest, cancellation.Token),
+        "demo" => await DemoVerb.RunAsync(rest, cancellation.Token),
         "help" or "--help" or "-h" => Usage(Console.Out, 0),
-        "run" => Usage(Console.Error, 2, "the Kafka worker ('run') is not part of this build yet; use 'replay' or 'generate'"),
         _ => Usage(Console.Error, 2, $"unknown verb '{verb}'"),
     };
 }
@@ -51,6 +60,14 @@ static int Usage(TextWriter output, int exitCode, string? error = null)
         usage: StreamSegments.Worker <verb> [options]
 
         verbs:
+          run       (default) the Kafka worker: consumes the input topics, publishes segment changes exactly once.
+                    With no bootstrap servers it starts an embedded broker, demo traffic and a live view of changes.
+                    [--bootstrap-servers HOST:PORT] [--group-id ID] [--instance-id ID] [--state-dir DIR]
+                    [--memory-budget BYTES] [--commit-interval-ms N] [--follow-wall-clock true|false]
+                    [--demo true|false] [--print-changes true|false] [--partitions N] [--events-per-second N]
+          demo      produce a demo marketplace's events (history, then live) to the input topics
+                    [--bootstrap-servers 127.0.0.1:9092] [--history-events N] [--history-days N]
+                    [--events-per-second N] [--buyers N] [--sellers N] [--seed N]
           replay    run a JSON-lines file of input events through the engine and write the changes and a snapshot
                     --input FILE --as-of TIME --snapshot FILE --changes FILE --category-changes FILE
                     [--rejects FILE] [--state-dir DIR] [--checkpoint-every N] [--memory-budget BYTES]
@@ -90,6 +107,122 @@ internal static class ReplayVerb
         builder.Services.AddSingleton<ReplayRunner>();
         using var host = builder.Build();
         await host.Services.GetRequiredService<ReplayRunner>().RunAsync(cancellationToken);
+        return 0;
+    }
+}
+
+internal static class RunVerb
+{
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--bootstrap-servers"] = "Kafka:BootstrapServers",
+        ["--group-id"] = "Kafka:GroupId",
+        ["--instance-id"] = "Kafka:InstanceId",
+        ["--commit-interval-ms"] = "Kafka:CommitIntervalMs",
+        ["--follow-wall-clock"] = "Kafka:FollowWallClock",
+        ["--state-dir"] = "State:Directory",
+        ["--memory-budget"] = "State:MemoryBudgetBytes",
+        ["--demo"] = "Run:Demo",
+        ["--print-changes"] = "Run:PrintChanges",
+        ["--partitions"] = "Run:EmbeddedPartitions",
+        ["--events-per-second"] = "Demo:EventsPerSecond",
+    };
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var builder = VerbHost.CreateBuilder(args, Switches);
+        builder.Services.AddValidatedOptions<SegmentStreamOptions>(SegmentStreamOptions.SectionName);
+        builder.Services.AddValidatedOptions<RunOptions>(RunOptions.SectionName);
+        builder.Services.AddValidatedOptions<DemoOptions>(DemoOptions.SectionName);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        var kafka = builder.Configuration.GetSection(SegmentStreamOptions.SectionName).Get<SegmentStreamOptions>() ?? new SegmentStreamOptions();
+        var run = builder.Configuration.GetSection(RunOptions.SectionName).Get<RunOptions>() ?? new RunOptions();
+        EmbeddedBroker? broker = null;
+        string? embeddedState = null;
+        if (string.IsNullOrWhiteSpace(kafka.BootstrapServers))
+        {
+            // The embedded broker keeps topics in memory: state from an earlier run would describe a changelog that
+            // no longer exists, so this run gets a state directory of its own.
+            broker = new EmbeddedBroker();
+            foreach (var topic in kafka.Topics.All)
+            {
+                broker.CreateTopic(topic, run.EmbeddedPartitions);
+            }
+
+            embeddedState = Path.Combine(Path.GetTempPath(), $"streamsegments-embedded-{Guid.NewGuid():N}");
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(StringComparer.Ordinal)
+            {
+                ["Kafka:BootstrapServers"] = broker.BootstrapServers,
+                ["State:Directory"] = embeddedState,
+            });
+            await Console.Error.WriteLineAsync(
+                $"run: no Kafka:BootstrapServers configured; embedded broker at {broker.BootstrapServers} " +
+                $"({kafka.Topics.All.Count} topics x {run.EmbeddedPartitions} partitions, in memory). Ctrl-C stops.");
+        }
+
+        builder.Services.AddHostedService<SegmentWorkerService>();
+        if (run.Demo ?? broker is not null)
+        {
+            builder.Services.AddHostedService<DemoTrafficService>();
+        }
+
+        if (run.PrintChanges ?? broker is not null)
+        {
+            builder.Services.AddHostedService<ChangeFeedService>();
+        }
+
+        try
+        {
+            using var host = builder.Build();
+            await host.RunAsync(cancellationToken);
+            return Environment.ExitCode;
+        }
+        finally
+        {
+            broker?.Dispose();
+            if (embeddedState is not null)
+            {
+                FasterBuyerStateStore.DeleteDirectory(embeddedState);
+            }
+        }
+    }
+}
+
+internal static class DemoVerb
+{
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--bootstrap-servers"] = "Kafka:BootstrapServers",
+        ["--history-events"] = "Demo:HistoryEvents",
+        ["--history-days"] = "Demo:HistoryDays",
+        ["--events-per-second"] = "Demo:EventsPerSecond",
+        ["--buyers"] = "Demo:Buyers",
+        ["--sellers"] = "Demo:Sellers",
+        ["--seed"] = "Demo:Seed",
+    };
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var builder = VerbHost.CreateBuilder(args, Switches);
+        builder.Services.AddValidatedOptions<DemoOptions>(DemoOptions.SectionName);
+        builder.Services.AddValidatedOptions<SegmentStreamOptions>(SegmentStreamOptions.SectionName);
+        using var host = builder.Build();
+        var kafka = host.Services.GetRequiredService<IOptions<SegmentStreamOptions>>().Value;
+        var traffic = new DemoTraffic(
+            host.Services.GetRequiredService<IOptions<DemoOptions>>().Value, kafka.Topics,
+            string.IsNullOrWhiteSpace(kafka.BootstrapServers) ? "127.0.0.1:9092" : kafka.BootstrapServers,
+            TimeProvider.System, host.Services.GetRequiredService<ILogger<DemoTraffic>>());
+        traffic.ProduceHistory(cancellationToken);
+        try
+        {
+            await traffic.ProduceLiveAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await Console.Error.WriteLineAsync($"demo: {traffic.Produced} events produced");
         return 0;
     }
 }

@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StreamSegments.Worker.Run;
+
+/// <summary>The <c>run</c> verb's own options (section <c>Run</c>); the worker's are <c>Kafka</c>, <c>State</c>, <c>Policy</c>.</summary>
+public sealed class RunOptions
+{
+    public const string SectionName = "Run";
+
+    /// <summary>Produce demo traffic; by default only when the embedded broker is used.</summary>
+    public bool? Demo { get; set; }
+
+    /// <summary>Print segment changes and per-segment counts to stdout; by default only when the embedded broker is used.</summary>
+    public bool? PrintChanges { get; set; }
+
+    /// <summary>Partitions per topic on the embedded broker.</summary>
+    [Range(1, 64)]
+    public int EmbeddedPartitions { get; set; } = 3;
+}

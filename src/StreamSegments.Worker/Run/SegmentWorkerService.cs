@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamSegments.Core.Policy;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Storage;
+
+namespace StreamSegments.Worker.Run;
+
+/// <summary>
+/// Hosts the processing loop on its own thread (it blocks in the consumer). A failure the loop cannot recover
+/// from stops the application with exit code 1: a restart restores from the changelog, which is the designed
+/// recovery path for every fatal Kafka error.
+/// </summary>
+public sealed partial class SegmentWorkerService(
+    IOptions<SegmentStreamOptions> options,
+    IOptions<SegmentPolicy> policy,
+    IOptions<StateStoreOptions> state,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggers) : BackgroundService
+{
+    private readonly ILogger logger = loggers.CreateLogger<SegmentWorkerService>();
+
+    public SegmentStreamProcessor? Processor { get; private set; }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var processor = new SegmentStreamProcessor(
+            options.Value, policy.Value, state.Value, options.Value.BootstrapServers!, loggers.CreateLogger<SegmentStreamProcessor>());
+        Processor = processor;
+        return Task.Factory.StartNew(
+            () =>
+            {
+                try
+                {
+                    processor.Run(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    LogFailed(ex);
+                    Environment.ExitCode = 1;
+                    lifetime.StopApplication();
+                }
+                finally
+                {
+                    processor.Dispose();
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The worker stopped on an error; restart it to restore from the changelog")]
+    private partial void LogFailed(Exception exception);
+}
