@@ -20,8 +20,9 @@ internal static class ChangelogRestore
         IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, long from, CommitMarker? marker,
         FasterBuyerStateStore store, CancellationToken cancellationToken)
     {
-        var pending = new List<(byte[] Key, byte[]? Value)>();
+        var pending = new List<(byte[] Key, byte[]? Value, string? Commit)>();
         long applied = 0;
+        long dropped = 0;
         var next = from;
         reader.Assign(new TopicPartitionOffset(partition, from == 0 ? Offset.Beginning : new Offset(from)));
         try
@@ -41,21 +42,32 @@ internal static class ChangelogRestore
                 }
 
                 var key = record.Message.Key ?? [];
+                var commit = CommitOf(record);
                 if (CommitMarker.IsMarkerKey(key))
                 {
-                    foreach (var (k, v) in pending)
+                    // Only the records of the commit this marker closes: others before it belong to a commit that
+                    // never completed (an instance killed part way, whose records a broker without transaction
+                    // isolation still shows).
+                    foreach (var (k, v, c) in pending)
                     {
-                        store.ApplyRecord(k, v, delete: v is null);
+                        if (c == commit)
+                        {
+                            store.ApplyRecord(k, v, delete: v is null);
+                            applied++;
+                        }
+                        else
+                        {
+                            dropped++;
+                        }
                     }
 
-                    applied += pending.Count;
                     pending.Clear();
                     marker = CommitMarker.Deserialize(record.Message.Value);
                     next = record.Offset.Value + 1;
                 }
                 else
                 {
-                    pending.Add((key, record.Message.Value));
+                    pending.Add((key, record.Message.Value, commit));
                 }
             }
         }
@@ -64,6 +76,11 @@ internal static class ChangelogRestore
             reader.Unassign();
         }
 
-        return new Result(marker, next, applied, pending.Count);
+        return new Result(marker, next, applied, dropped + pending.Count);
     }
+
+    private static string? CommitOf(ConsumeResult<byte[]?, byte[]?> record) =>
+        record.Message.Headers is { } headers && headers.TryGetLastBytes(CommitMarker.Header, out var value)
+            ? System.Text.Encoding.ASCII.GetString(value)
+            : null;
 }

@@ -18,6 +18,9 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
     /// <summary>Key of every marker on the changelog: compaction keeps only the newest.</summary>
     public static readonly byte[] Key = "M"u8.ToArray();
 
+    /// <summary>Header on every record the worker produces, naming the commit (<c>task:epoch:sequence</c>) it belongs to.</summary>
+    public const string Header = "segments-commit";
+
     private const byte FormatVersion = 1;
 
     public static bool IsMarkerKey(ReadOnlySpan<byte> key) => key.SequenceEqual(Key);

@@ -68,6 +68,15 @@ internal sealed partial class OutputProducer : IDisposable
         }
     }
 
+    /// <summary>Waits until every record produced so far is delivered (acknowledged by the broker).</summary>
+    public void Flush()
+    {
+        if (InTransaction && producer.Flush(TransactionTimeout) > 0)
+        {
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"Records still undelivered after {TransactionTimeout}."));
+        }
+    }
+
     /// <summary>Commits the open transaction with the consumer's offsets; a failure is fatal for this instance (see ARCHITECTURE.md).</summary>
     public void Commit(IEnumerable<TopicPartitionOffset> offsets, IConsumerGroupMetadata groupMetadata)
     {

@@ -166,13 +166,21 @@ internal sealed class PartitionTask : IDisposable
         return true;
     }
 
-    /// <summary>Seals the commit: every buffered state write and the marker go to the changelog partition.</summary>
-    public void WriteCommit(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
+    /// <summary>Publishes every state write buffered since the last commit to the task's changelog partition.</summary>
+    public void WriteChangelog(OutputProducer producer, string changelogTopic)
     {
         var destination = new TopicPartition(changelogTopic, Partition);
-        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, null, null));
+        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, Sink.Headers(), null));
+    }
+
+    /// <summary>
+    /// Seals the commit with its marker. Call only once every other record of the transaction is delivered: then
+    /// a marker that can be read always means its commit's records can be too, whatever the broker's isolation.
+    /// </summary>
+    public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
+    {
         var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone());
-        producer.Produce(destination, CommitMarker.Key, marker.Serialize(), null, report =>
+        producer.Produce(new TopicPartition(changelogTopic, Partition), CommitMarker.Key, marker.Serialize(), Sink.Headers(), report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
             {

@@ -280,10 +280,17 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
         var started = monotonic.ElapsedMilliseconds;
         var markerOffsets = new Dictionary<int, long>();
-        foreach (var task in tasks.Values.Where(t => t.Dirty))
+        var dirty = tasks.Values.Where(t => t.Dirty).ToList();
+        foreach (var task in dirty)
+        {
+            task.WriteChangelog(producer!, options.Topics.Changelog);
+        }
+
+        producer!.Flush();
+        foreach (var task in dirty)
         {
             var partition = task.Partition;
-            task.WriteCommit(producer!, options.Topics.Changelog, offset =>
+            task.WriteMarker(producer, options.Topics.Changelog, offset =>
             {
                 lock (markerOffsets)
                 {
@@ -299,7 +306,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             .ToList();
         var records = producer!.Pending;
         producer.Commit(offsets, consumer!.ConsumerGroupMetadata);
-        foreach (var task in tasks.Values.Where(t => t.Dirty))
+        foreach (var task in dirty)
         {
             task.Committed();
             lock (markerOffsets)

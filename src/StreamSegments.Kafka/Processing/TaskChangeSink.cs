@@ -11,13 +11,10 @@ namespace StreamSegments.Kafka.Processing;
 /// <summary>
 /// Publishes a task's changes into the open transaction: segment changes keyed by buyer to the changes topic
 /// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs.
-/// Every record carries the <see cref="CommitHeader"/> of the commit it belongs to.
+/// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to.
 /// </summary>
 internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topics) : IChangeSink, IDisposable
 {
-    /// <summary>Header naming the commit (<c>task:epoch:sequence</c>) a record was produced in.</summary>
-    public const string CommitHeader = "segments-commit";
-
     private readonly ArrayBufferWriter<byte> buffer = new(1024);
     private readonly Dictionary<Segment, string> routes = topics.PerSegment.ToDictionary(
         p => SegmentNames.TryParse(p.Key, out var segment) ? segment : throw new ArgumentException($"Unknown segment '{p.Key}'."),
@@ -68,7 +65,7 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
 
     public void Dispose() => json?.Dispose();
 
-    public Headers Headers() => new() { { CommitHeader, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+    public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
 
     private Utf8JsonWriter Begin()
     {

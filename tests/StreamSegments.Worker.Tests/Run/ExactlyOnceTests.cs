@@ -1,0 +1,137 @@
+using System.Text;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Tests.Support;
+using StreamSegments.Worker.Generate;
+
+namespace StreamSegments.Worker.Tests.Run;
+
+/// <summary>
+/// The worker process against the embedded broker: killed at random points and restarted, or handing its tasks
+/// to another instance, it publishes the same changes as an uninterrupted run: none missing, none twice.
+/// </summary>
+/// <remarks>
+/// The embedded broker (librdkafka 2.16's mock) does not isolate transactions: read_committed readers also see
+/// records of transactions that were never committed (checked: an open or aborted transaction's records are
+/// returned). On it, "committed" is therefore read the way the worker's own restore reads it: a record counts
+/// when the commit named in its <c>segments-commit</c> header has a marker on the changelog. On a real broker
+/// read_committed alone gives the same set.
+/// </remarks>
+public sealed class ExactlyOnceTests : IDisposable
+{
+    private readonly string workDirectory = Path.Combine(Path.GetTempPath(), $"ss-eos-{Guid.NewGuid():N}");
+    private readonly string[] input = GenerateInput();
+
+    [Fact]
+    public void A_worker_killed_several_times_and_restarted_publishes_every_change_exactly_once()
+    {
+        using var expected = RunUninterrupted();
+        using var scenario = new KafkaScenario(partitions: 3);
+        scenario.Produce(input, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var state = Path.Combine(workDirectory, "killed");
+        var random = new Random(11);
+        var killedMidway = 0;
+        for (var kill = 0; kill < 5; kill++)
+        {
+            using var worker = WorkerProcess.Start(scenario, "instance-a", state);
+            Thread.Sleep(random.Next(1_500, 6_000));
+            var committed = WorkerProcess.CommittedInputRecords(scenario);
+            worker.Kill();
+            if (committed < input.Length)
+            {
+                killedMidway++;
+            }
+        }
+
+        using (var final = WorkerProcess.Start(scenario, "instance-a", state))
+        {
+            final.WaitUntilCommitted(scenario, input.Length);
+            Assert.Equal(0, final.Stop());
+        }
+
+        Assert.True(killedMidway >= 2, $"only {killedMidway} kills happened before the input was processed");
+        AssertSameOutputs(expected, scenario);
+    }
+
+    [Fact]
+    public void When_one_of_two_workers_stops_its_tasks_move_to_the_other_with_their_state()
+    {
+        using var expected = RunUninterrupted();
+        using var scenario = new KafkaScenario(partitions: 3);
+        var half = input.Length / 2;
+        scenario.Produce(input.Take(half), new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var first = WorkerProcess.Start(scenario, "instance-a", Path.Combine(workDirectory, "a"));
+        using var second = WorkerProcess.Start(scenario, "instance-b", Path.Combine(workDirectory, "b"));
+        first.WaitUntilCommitted(scenario, half);
+        Assert.Contains("this instance now runs tasks", second.Log, StringComparison.Ordinal);
+
+        Assert.Equal(0, first.Stop());
+        scenario.Produce(input.Skip(half), new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMilliseconds(half));
+        second.WaitUntilCommitted(scenario, input.Length);
+        Assert.Contains("runs tasks 0,1,2", second.Log, StringComparison.Ordinal);
+        Assert.Equal(0, second.Stop());
+
+        AssertSameOutputs(expected, scenario);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(workDirectory))
+        {
+            Directory.Delete(workDirectory, recursive: true);
+        }
+    }
+
+    private KafkaScenario RunUninterrupted()
+    {
+        var scenario = new KafkaScenario(partitions: 3);
+        scenario.Produce(input, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var worker = WorkerProcess.Start(scenario, "instance-a", Path.Combine(workDirectory, $"uninterrupted-{Guid.NewGuid():N}"));
+        worker.WaitUntilCommitted(scenario, input.Length);
+        Assert.Equal(0, worker.Stop());
+        return scenario;
+    }
+
+    private static void AssertSameOutputs(KafkaScenario expected, KafkaScenario actual)
+    {
+        var expectedChanges = Committed(expected, expected.Topics.SegmentChanges);
+        Assert.NotEmpty(expectedChanges);
+        Assert.Equal(expectedChanges, Committed(actual, actual.Topics.SegmentChanges));
+        Assert.Equal(Committed(expected, expected.Topics.CategoryInterestChanges), Committed(actual, actual.Topics.CategoryInterestChanges));
+        var expectedDeadLetters = Committed(expected, expected.Topics.DeadLetter, value: false);
+        Assert.NotEmpty(expectedDeadLetters);
+        Assert.Equal(expectedDeadLetters, Committed(actual, actual.Topics.DeadLetter, value: false));
+    }
+
+    /// <summary>
+    /// The committed records of a topic (see the class remarks), sorted: values, or for dead letters the reason and
+    /// original value (not the source offset: records without a key land on a random partition).
+    /// </summary>
+    private static List<string> Committed(KafkaScenario scenario, string topic, bool value = true)
+    {
+        var commits = scenario.ReadCommitted(scenario.Topics.Changelog)
+            .Where(r => CommitMarker.IsMarkerKey(r.Message.Key))
+            .Select(r => Header(r.Message.Headers, CommitMarker.Header))
+            .ToHashSet(StringComparer.Ordinal);
+        return scenario.ReadCommitted(topic)
+            .Where(r => commits.Contains(Header(r.Message.Headers, CommitMarker.Header)))
+            .Select(r => value
+                ? Encoding.UTF8.GetString(r.Message.Value!)
+                : $"{Header(r.Message.Headers, "segments-source-topic")}/{Header(r.Message.Headers, "segments-reason")}/{Encoding.UTF8.GetString(r.Message.Value ?? [])}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static string Header(Confluent.Kafka.Headers headers, string name) =>
+        headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "<none>";
+
+    private static string[] GenerateInput()
+    {
+        using var output = new MemoryStream();
+        TrafficGenerator.Write(output, new GeneratorOptions
+        {
+            Events = 40_000, Buyers = 3_000, Sellers = 40, Categories = 20, Days = 400, Seed = 5,
+            DuplicateRate = 0.01, InvalidRate = 0.002, Start = new DateTimeOffset(2024, 6, 1, 0, 0, 0, TimeSpan.Zero),
+        });
+        return Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}
