@@ -80,6 +80,7 @@ public sealed class KafkaScenario : IDisposable
             BootstrapServers = Broker.BootstrapServers,
             EnableIdempotence = true,
             LingerMs = 5,
+            MessageMaxBytes = 4 << 20,
         }).Build();
         var at = firstTimestamp;
         foreach (var line in lines)

@@ -1,0 +1,72 @@
+using System.Text;
+using Confluent.Kafka;
+using StreamSegments.Kafka.Tests.Support;
+
+namespace StreamSegments.Kafka.Tests.Processing;
+
+public sealed class DeadLetterTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly KafkaScenario scenario = new(partitions: 2);
+
+    [Fact]
+    public void Each_kind_of_bad_record_is_dead_lettered_with_its_reason_source_and_original_bytes_and_processing_goes_on()
+    {
+        var good1 = Order("e-1", "b-1", "2026-11-01T10:00:00.000Z");
+        var good2 = Order("e-2", "b-2", "2026-11-01T10:00:01.000Z");
+        var bad = new (string Line, string Reason)[]
+        {
+            ("{\"type\":\"order-paid\",\"eventId\":", "malformed-json"),
+            ("[1,2,3]", "not-an-object"),
+            (Order("e-3", "b-3", "2026-11-01T10:00:00.000Z").Replace("\"amount\":100", "\"amount\":\"100\"", StringComparison.Ordinal), "wrong-type"),
+            (Order("e-4", "b-4", "2026-11-01T13:30:00.000Z"), "in-future"),
+            (Order("e-5", "b-5", "2026-11-01T10:00:00.000Z").Replace("}", $",\"note\":\"{new string('x', 1_100_000)}\"}}", StringComparison.Ordinal), "too-large"),
+        };
+        scenario.Produce([good1, .. bad.Select(b => b.Line)], Now.AddMinutes(-10));
+        ProduceWithKey(Order("e-6", "b-6", "2026-11-01T10:00:02.000Z"), key: "someone-else");
+        scenario.Produce([good2], Now.AddMinutes(-5));
+
+        var counters = scenario.RunWorkerUntilQuiet(expectedInputRecords: bad.Length + 3, new StoppedClock(Now));
+
+        var letters = scenario.ReadCommitted(scenario.Topics.DeadLetter);
+        Assert.Equal(
+            bad.Select(b => b.Reason).Append("key-mismatch").Order(StringComparer.Ordinal),
+            letters.Select(l => Header(l, "segments-reason")).Order(StringComparer.Ordinal));
+        foreach (var (line, reason) in bad)
+        {
+            var letter = Assert.Single(letters, l => Header(l, "segments-reason") == reason);
+            Assert.Equal(line, Encoding.UTF8.GetString(letter.Message.Value!));
+            Assert.Equal(scenario.TopicOf(line), Header(letter, "segments-source-topic"));
+            Assert.False(string.IsNullOrEmpty(Header(letter, "segments-reason-message")));
+            Assert.True(long.Parse(Header(letter, "segments-source-offset"), System.Globalization.CultureInfo.InvariantCulture) >= 0);
+            Assert.Equal(KafkaScenario.KeyOf(line), letter.Message.Key);
+        }
+
+        Assert.Equal("someone-else", Encoding.UTF8.GetString(Assert.Single(letters, l => Header(l, "segments-reason") == "key-mismatch").Message.Key!));
+
+        // The good records around the bad ones were processed: each buyer's first order makes the pair "new".
+        var changes = KafkaScenario.Rows(scenario.ReadCommitted(scenario.Topics.SegmentChanges).Select(r => r.Message.Value), "buyerId", "to");
+        Assert.Equal(["b-1|new", "b-2|new"], changes);
+        Assert.Equal(bad.Length + 1, counters.DeadLettered);
+    }
+
+    public void Dispose() => scenario.Dispose();
+
+    private static string Order(string eventId, string buyerId, string at) =>
+        $$"""{"type":"order-paid","eventId":"{{eventId}}","occurredAt":"{{at}}","buyerId":"{{buyerId}}","sellerId":"s-1","orderId":"o-{{eventId}}","amount":100,"currency":"RUB","items":[]}""";
+
+    private static string Header(ConsumeResult<byte[]?, byte[]?> record, string name) =>
+        record.Message.Headers.TryGetLastBytes(name, out var value) ? Encoding.UTF8.GetString(value) : "";
+
+    private void ProduceWithKey(string line, string key)
+    {
+        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers }).Build();
+        producer.Produce(scenario.Topics.OrdersPaid, new Message<string, string>
+        {
+            Key = key,
+            Value = line,
+            Timestamp = new Timestamp(Now.AddMinutes(-7)),
+        });
+        producer.Flush(TimeSpan.FromSeconds(30));
+    }
+}
