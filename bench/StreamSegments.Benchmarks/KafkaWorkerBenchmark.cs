@@ -62,8 +62,7 @@ public static class KafkaWorkerBenchmark
     {
         using var file = new MemoryStream();
         TrafficGenerator.Write(file, new GeneratorOptions { Events = events, Buyers = (int)Math.Max(1000, events / 5), DuplicateRate = 0, InvalidRate = 0 });
-        file.Position = 0;
-        using var reader = new StreamReader(file);
+        using var reader = new StreamReader(new MemoryStream(file.ToArray()));
         using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, LingerMs = 20, QueueBufferingMaxMessages = 2_000_000 }).Build();
         var at = DateTimeOffset.UtcNow.AddDays(-1);
         while (reader.ReadLine() is { } line)
