@@ -68,8 +68,7 @@ public static class KafkaWorkerBenchmark
         while (reader.ReadLine() is { } line)
         {
             using var doc = JsonDocument.Parse(line);
-            var type = doc.RootElement.GetProperty("type").GetString()!;
-            var topic = type == "order-paid" ? topics.OrdersPaid : type == "product-viewed" ? topics.ProductsViewed : type.StartsWith("cart", StringComparison.Ordinal) ? topics.CartEvents : topics.FavoriteEvents;
+            var topic = topics.InputTopicOf(doc.RootElement.GetProperty("type").GetString());
             producer.Produce(topic, new Message<byte[], byte[]>
             {
                 Key = Encoding.UTF8.GetBytes(doc.RootElement.GetProperty("buyerId").GetString()!),

@@ -107,6 +107,15 @@ public sealed class TopicOptions
     /// </summary>
     public Dictionary<string, string> PerSegment { get; set; } = [];
 
+    /// <summary>The input topic an event of <paramref name="eventType"/> travels on (unknown types: the orders topic).</summary>
+    public string InputTopicOf(string? eventType) => eventType switch
+    {
+        "product-viewed" => ProductsViewed,
+        "cart-item-added" or "cart-item-removed" => CartEvents,
+        "favorite-added" or "favorite-removed" => FavoriteEvents,
+        _ => OrdersPaid,
+    };
+
     /// <summary>The co-partitioned input topics, in the fixed order that breaks timestamp ties.</summary>
     public IReadOnlyList<string> Inputs => [OrdersPaid, ProductsViewed, CartEvents, FavoriteEvents];
 

@@ -66,13 +66,7 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
 
     private void Produce(IProducer<byte[], byte[]> producer, DemoEvent e, long at)
     {
-        var topic = e.Type switch
-        {
-            "order-paid" => topics.OrdersPaid,
-            "product-viewed" => topics.ProductsViewed,
-            "cart-item-added" or "cart-item-removed" => topics.CartEvents,
-            _ => topics.FavoriteEvents,
-        };
+        var topic = topics.InputTopicOf(e.Type);
         var message = new Message<byte[], byte[]>
         {
             Key = Encoding.UTF8.GetBytes(e.BuyerId),

@@ -43,13 +43,7 @@ public sealed class KafkaScenario : IDisposable
             var type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String
                 ? t.GetString()
                 : null;
-            return type switch
-            {
-                "product-viewed" => Topics.ProductsViewed,
-                "cart-item-added" or "cart-item-removed" => Topics.CartEvents,
-                "favorite-added" or "favorite-removed" => Topics.FavoriteEvents,
-                _ => Topics.OrdersPaid,
-            };
+            return Topics.InputTopicOf(type);
         }
         catch (JsonException)
         {
