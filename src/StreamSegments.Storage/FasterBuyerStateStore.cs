@@ -208,22 +208,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                 $"Buyer state of {encoded.Length} bytes does not fit in one FASTER page ({geometry.PageBytes} bytes); raise State:MemoryBudgetBytes.");
         }
 
-        if (valueBuffer.Length < allocated)
-        {
-            valueBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(allocated, valueBuffer.Length * 2), pinned: true);
-        }
-
-        BinaryPrimitives.WriteInt32LittleEndian(valueBuffer, encoded.Length);
-        encoded.CopyTo(valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes));
-        valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes + encoded.Length, allocated - BuyerRecordFunctions.HeaderBytes - encoded.Length).Clear();
-
         if (prefetched.Count > 0)
         {
             prefetchedById.Remove(state.BuyerId);
         }
 
         var key = Key(BuyerKey, state.BuyerId, default);
-        var value = SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
+        var value = Framed(encoded);
         session.Upsert(ref key, ref value);
         Observer?.Written(key.AsReadOnlySpan(), encoded);
     }
@@ -267,11 +258,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             prefetched.Clear();
         }
 
-        if (keyBuffer.Length < key.Length)
-        {
-            keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(key.Length, keyBuffer.Length * 2), pinned: true);
-        }
-
+        EnsureKeyBuffer(key.Length);
         key.CopyTo(keyBuffer);
         var faster = SpanByte.FromFixedSpan(keyBuffer.AsSpan(0, key.Length));
         if (delete)
@@ -280,6 +267,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             return;
         }
 
+        var value = Framed(payload);
+        session.Upsert(ref faster, ref value);
+    }
+
+    /// <summary>The stored form of a payload, <c>[length][payload][slack]</c>, in the reused value buffer.</summary>
+    private SpanByte Framed(ReadOnlySpan<byte> payload)
+    {
         var allocated = BuyerRecordFunctions.AllocatedLength(payload.Length);
         if (valueBuffer.Length < allocated)
         {
@@ -289,8 +283,15 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(valueBuffer, payload.Length);
         payload.CopyTo(valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes));
         valueBuffer.AsSpan(BuyerRecordFunctions.HeaderBytes + payload.Length, allocated - BuyerRecordFunctions.HeaderBytes - payload.Length).Clear();
-        var value = SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
-        session.Upsert(ref faster, ref value);
+        return SpanByte.FromFixedSpan(valueBuffer.AsSpan(0, allocated));
+    }
+
+    private void EnsureKeyBuffer(int length)
+    {
+        if (keyBuffer.Length < length)
+        {
+            keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(length, keyBuffer.Length * 2), pinned: true);
+        }
     }
 
     /// <summary>Visits every live record (newest version of each key, deletions excluded), buyers and catalog facts.</summary>
@@ -448,10 +449,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private SpanByte Key(byte kind, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
         var length = 1 + first.Length + (second.IsEmpty ? 0 : 4 + second.Length);
-        if (keyBuffer.Length < length)
-        {
-            keyBuffer = GC.AllocateUninitializedArray<byte>(Math.Max(length, keyBuffer.Length * 2), pinned: true);
-        }
+        EnsureKeyBuffer(length);
 
         keyBuffer[0] = kind;
         if (second.IsEmpty)
