@@ -9,16 +9,14 @@ namespace StreamSegments.Kafka.Processing;
 /// produces (changes, dead letters, changelog, markers) and the input offsets become visible together or not
 /// at all.
 /// </summary>
-internal sealed partial class OutputProducer : IDisposable
+internal sealed class OutputProducer : IDisposable
 {
     private static readonly TimeSpan TransactionTimeout = TimeSpan.FromSeconds(30);
 
     private readonly IProducer<byte[]?, byte[]?> producer;
-    private readonly ILogger logger;
 
     public OutputProducer(SegmentStreamOptions options, string bootstrapServers, ILogger logger)
     {
-        this.logger = logger;
         var config = new ProducerConfig(new Dictionary<string, string>(options.Client, StringComparer.Ordinal))
         {
             BootstrapServers = bootstrapServers,
@@ -29,7 +27,7 @@ internal sealed partial class OutputProducer : IDisposable
             MessageMaxBytes = 2 << 20,
         };
         producer = new ProducerBuilder<byte[]?, byte[]?>(config)
-            .SetLogHandler((_, message) => LogClient(message.Level.ToString(), message.Facility, message.Message))
+            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
         producer.InitTransactions(TransactionTimeout);
     }
@@ -101,7 +99,4 @@ internal sealed partial class OutputProducer : IDisposable
     }
 
     public void Dispose() => producer.Dispose();
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka producer {Level} {Facility}: {Text}")]
-    private partial void LogClient(string level, string facility, string text);
 }

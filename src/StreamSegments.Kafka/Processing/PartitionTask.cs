@@ -71,13 +71,9 @@ internal sealed class PartitionTask : IDisposable
 
     public bool CheckpointedSinceCommit { get; set; } = true;
 
-    public int Buffered => buffers.Sum(b => b.Count);
-
     public string CurrentCommitId => CommitMarker.CommitId(Partition, Epoch, Sequence + 1);
 
     public void Assign(int topic) => assigned[topic] = true;
-
-    public bool IsAssigned(int topic) => assigned[topic];
 
     public int BufferedFor(int topic) => buffers[topic].Count;
 

@@ -31,7 +31,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private IConsumer<byte[]?, byte[]?>? consumer;
     private IConsumer<byte[]?, byte[]?>? changelogReader;
     private OutputProducer? producer;
-    private int partitionCount;
     private long nextCommitAt;
     private CancellationToken stopping;
 
@@ -61,7 +60,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     public void Run(CancellationToken cancellationToken)
     {
         stopping = cancellationToken;
-        partitionCount = CheckTopics();
+        var partitionCount = CheckTopics();
         producer = new OutputProducer(options, bootstrapServers, logger);
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfig(new ConsumerConfig
         {
@@ -84,7 +83,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
             .SetPartitionsLostHandler((_, lost) => OnLost(lost))
-            .SetLogHandler((_, message) => LogClient(message))
+            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
         consumer.Subscribe(options.Topics.Inputs);
         Volatile.Write(ref ready, true);
@@ -515,14 +514,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         return config;
     }
 
-    private void LogClient(LogMessage message)
-    {
-        if (message.Level <= SyslogLevel.Warning)
-        {
-            LogClientWarning(message.Facility, message.Message);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
 
@@ -549,9 +540,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Source}: {Reason}: {Detail}")]
     private partial void LogDeadLettered(string source, string reason, string detail);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "librdkafka {Facility}: {Text}")]
-    private partial void LogClientWarning(string facility, string text);
 }
 
 /// <summary>The worker's totals since start; written by the loop thread, read by anyone.</summary>

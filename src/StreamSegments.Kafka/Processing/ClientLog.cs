@@ -1,0 +1,22 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// librdkafka's own log lines, for every client the worker creates: warnings and worse reach the operator (a
+/// broker down, a fenced producer); the informational chatter below that does not.
+/// </summary>
+internal static partial class ClientLog
+{
+    public static void Write(ILogger logger, LogMessage message)
+    {
+        if (message.Level <= SyslogLevel.Warning)
+        {
+            Warning(logger, message.Name, message.Facility, message.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "librdkafka {Client} {Facility}: {Text}")]
+    private static partial void Warning(ILogger logger, string client, string facility, string text);
+}
