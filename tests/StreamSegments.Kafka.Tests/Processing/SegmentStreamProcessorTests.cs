@@ -1,5 +1,6 @@
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Tests.Support;
+using StreamSegments.Worker.Tests.Support;
 
 namespace StreamSegments.Kafka.Tests.Processing;
 
@@ -10,7 +11,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
     [Fact]
     public void The_worker_publishes_exactly_the_fixtures_changes_when_its_clock_follows_the_wall_clock_to_the_as_of_instant()
     {
-        var fixture = KafkaScenario.Fixture("scenario-small");
+        var fixture = RepoPaths.Fixture("scenario-small");
         var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
         var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
         scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));

@@ -32,8 +32,6 @@ public sealed class KafkaScenario : IDisposable
 
     public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), $"ss-kafka-{Guid.NewGuid():N}");
 
-    public static string Fixture(string name) => Path.Combine(RepoRoot(), "..", "shared", "fixtures", name);
-
     /// <summary>The input topic an event's type belongs on; lines that are not JSON with a type go to the orders topic.</summary>
     public string TopicOf(string line)
     {
@@ -217,19 +215,6 @@ public sealed class KafkaScenario : IDisposable
         {
             Directory.Delete(StateDirectory, recursive: true);
         }
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StreamSegments.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No StreamSegments.sln above {AppContext.BaseDirectory}.");
     }
 }
 

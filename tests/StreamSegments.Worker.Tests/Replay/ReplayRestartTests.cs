@@ -111,28 +111,13 @@ public sealed class ReplayRestartTests : IDisposable
         return whole;
     }
 
-    private static Process StartReplay(ReplayScenario scenario, string state)
-    {
-        var worker = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "StreamSegments.Worker.exe" : "StreamSegments.Worker");
-        var info = new ProcessStartInfo(worker)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
-            "replay", "--input", scenario.Input, "--as-of", scenario.AsOf,
-            "--snapshot", scenario.Output("snapshot.jsonl"), "--changes", scenario.Output("changes.jsonl"),
-            "--category-changes", scenario.Output("category-changes.jsonl"), "--rejects", scenario.Output("rejects.jsonl"),
-            "--state-dir", state, "--checkpoint-every", "5000", "--memory-budget", (16L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start the worker");
-    }
+    private static Process StartReplay(ReplayScenario scenario, string state) => WorkerExecutable.Start(
+    [
+        "replay", "--input", scenario.Input, "--as-of", scenario.AsOf,
+        "--snapshot", scenario.Output("snapshot.jsonl"), "--changes", scenario.Output("changes.jsonl"),
+        "--category-changes", scenario.Output("category-changes.jsonl"), "--rejects", scenario.Output("rejects.jsonl"),
+        "--state-dir", state, "--checkpoint-every", "5000", "--memory-budget", (16L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ]);
 
     private static void AssertSameOutputs(ReplayScenario expected, ReplayScenario actual)
     {

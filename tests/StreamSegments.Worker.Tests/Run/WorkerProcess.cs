@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
+using StreamSegments.Worker.Tests.Support;
 
 namespace StreamSegments.Worker.Tests.Run;
 
@@ -44,15 +45,8 @@ public sealed class WorkerProcess : IDisposable
 
     public static WorkerProcess Start(KafkaScenario scenario, string instanceId, string stateDirectory)
     {
-        var worker = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "StreamSegments.Worker.exe" : "StreamSegments.Worker");
-        var info = new ProcessStartInfo(worker)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
+        return new WorkerProcess(WorkerExecutable.Start(
+        [
             "run", "--bootstrap-servers", scenario.Broker.BootstrapServers, "--group-id", GroupId, "--instance-id", instanceId,
             "--state-dir", stateDirectory, "--memory-budget", (8L << 20).ToString(CultureInfo.InvariantCulture),
             "--follow-wall-clock", "false", "--Kafka:CheckpointIntervalMs", "2000",
@@ -60,12 +54,7 @@ public sealed class WorkerProcess : IDisposable
             // A killed member must leave the group quickly, or its successor waits for it.
             "--Kafka:Client:session.timeout.ms", "6000", "--Kafka:Client:heartbeat.interval.ms", "500",
             "--Logging:LogLevel:Default", "Warning", "--Logging:LogLevel:StreamSegments", "Information",
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker"));
+        ]));
     }
 
     /// <summary>
