@@ -83,6 +83,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Size of the log from its begin to its tail (live and superseded records, in memory and on disk).</summary>
     public long LogBytes => store.Log.TailAddress - store.Log.BeginAddress;
 
+    /// <summary>Bytes of the hash index (always in memory).</summary>
+    public long IndexBytes => geometry.IndexBuckets * 64;
+
     /// <summary>Bytes of the log currently held in memory.</summary>
     public long InMemoryLogBytes => store.Log.TailAddress - store.Log.HeadAddress;
 
@@ -331,12 +334,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
     /// <summary>
     /// Restores a task from the store: registers every buyer's timer and relearns the seller catalog.
-    /// Call once after <see cref="RecoverAsync"/>, before any event is applied.
+    /// Call once after <see cref="RecoverAsync"/>, before any event is applied. <paramref name="onBuyer"/> sees each
+    /// restored buyer (e.g. to count them) in the same scan.
     /// </summary>
-    public void RestoreInto(SegmentTask task)
+    public void RestoreInto(SegmentTask task, Action<BuyerState>? onBuyer = null)
     {
         ArgumentNullException.ThrowIfNull(task);
-        Scan(new RestoreVisitor(task, codec, new BuyerState()));
+        Scan(new RestoreVisitor(task, codec, new BuyerState(), onBuyer));
     }
 
     /// <summary>Decodes every buyer into <paramref name="scratch"/> and hands it to <paramref name="onBuyer"/>.</summary>
@@ -483,12 +487,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
     }
 
-    private sealed class RestoreVisitor(SegmentTask task, BuyerStateCodec codec, BuyerState scratch) : IStateVisitor
+    private sealed class RestoreVisitor(SegmentTask task, BuyerStateCodec codec, BuyerState scratch, Action<BuyerState>? onBuyer) : IStateVisitor
     {
         public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state)
         {
             codec.Decode(buyerId, state, scratch);
             task.RestoreTimer(scratch);
+            onBuyer?.Invoke(scratch);
         }
 
         public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId) =>

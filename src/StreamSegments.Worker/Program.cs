@@ -10,6 +10,7 @@ using StreamSegments.Worker.Demo;
 using StreamSegments.Worker.Hosting;
 using StreamSegments.Worker.Replay;
 using StreamSegments.Worker.Run;
+using StreamSegments.Worker.Telemetry;
 
 // One executable, several verbs; `run` is the default.
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
@@ -65,6 +66,7 @@ static int Usage(TextWriter output, int exitCode, string? error = null)
                     [--bootstrap-servers HOST:PORT] [--group-id ID] [--instance-id ID] [--state-dir DIR]
                     [--memory-budget BYTES] [--commit-interval-ms N] [--follow-wall-clock true|false]
                     [--demo true|false] [--print-changes true|false] [--partitions N] [--events-per-second N]
+                    [--http-port 9464]  (health probes /health/live, /health/ready; Prometheus /metrics)
           demo      produce a demo marketplace's events (history, then live) to the input topics
                     [--bootstrap-servers 127.0.0.1:9092] [--history-events N] [--history-days N]
                     [--events-per-second N] [--buyers N] [--sellers N] [--seed N]
@@ -126,11 +128,12 @@ internal static class RunVerb
         ["--print-changes"] = "Run:PrintChanges",
         ["--partitions"] = "Run:EmbeddedPartitions",
         ["--events-per-second"] = "Demo:EventsPerSecond",
+        ["--http-port"] = "Telemetry:Port",
     };
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var builder = VerbHost.CreateBuilder(args, Switches);
+        var builder = VerbHost.CreateWebBuilder(args, Switches);
         builder.Services.AddValidatedOptions<SegmentStreamOptions>(SegmentStreamOptions.SectionName);
         builder.Services.AddValidatedOptions<RunOptions>(RunOptions.SectionName);
         builder.Services.AddValidatedOptions<DemoOptions>(DemoOptions.SectionName);
@@ -161,7 +164,10 @@ internal static class RunVerb
                 $"({kafka.Topics.All.Count} topics x {run.EmbeddedPartitions} partitions, in memory). Ctrl-C stops.");
         }
 
-        builder.Services.AddHostedService<SegmentWorkerService>();
+        var telemetry = builder.Configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        builder.AddWorkerTelemetry(telemetry, kafka.TransactionalId);
+        builder.Services.AddSingleton<SegmentWorkerService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SegmentWorkerService>());
         if (run.Demo ?? broker is not null)
         {
             builder.Services.AddHostedService<DemoTrafficService>();
@@ -174,8 +180,11 @@ internal static class RunVerb
 
         try
         {
-            using var host = builder.Build();
-            await host.RunAsync(cancellationToken);
+            await using var app = builder.Build();
+            app.MapWorkerEndpoints();
+            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
+                "Health probes at /health/live and /health/ready, Prometheus metrics at /metrics on {Urls}", string.Join(", ", app.Urls)));
+            await app.RunAsync(cancellationToken);
             return Environment.ExitCode;
         }
         finally

@@ -18,7 +18,7 @@ internal static class ChangelogRestore
 
     public static Result Run(
         IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, long from, CommitMarker? marker,
-        FasterBuyerStateStore store, CancellationToken cancellationToken)
+        FasterBuyerStateStore store, CancellationToken cancellationToken, Action? onProgress = null)
     {
         var pending = new List<(byte[] Key, byte[]? Value, string? Commit)>();
         long applied = 0;
@@ -30,6 +30,7 @@ internal static class ChangelogRestore
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                onProgress?.Invoke();
                 var record = reader.Consume(TimeSpan.FromMilliseconds(500));
                 if (record is null)
                 {

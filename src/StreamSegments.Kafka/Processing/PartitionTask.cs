@@ -5,6 +5,7 @@ using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.State;
 using StreamSegments.Core.Time;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
 namespace StreamSegments.Kafka.Processing;
@@ -28,10 +29,12 @@ internal sealed class PartitionTask : IDisposable
         Partition = partition;
         Store = store;
         Sink = sink;
-        Engine = new SegmentTask(policy, store, sink, sellers, categories, clock: restored?.Clock ?? EventTime.None);
+        Readings = new TaskReadings(partition, inputTopics);
+        Engine = new SegmentTask(policy, new BuyerCountingStore(store, Readings), sink, sellers, categories, clock: restored?.Clock ?? EventTime.None);
         Parser = new EventParser(sellers, categories);
         buffers = Enumerable.Range(0, inputTopics).Select(_ => new Queue<ConsumeResult<byte[]?, byte[]?>>()).ToArray();
         atEnd = new bool[inputTopics];
+        LastTimestamps = new long[inputTopics];
         assigned = new bool[inputTopics];
         NextOffsets = restored?.NextOffsets.Length == inputTopics ? (long[])restored.NextOffsets.Clone() : Enumerable.Repeat(-1L, inputTopics).ToArray();
         Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
@@ -52,6 +55,12 @@ internal sealed class PartitionTask : IDisposable
     public TaskChangeSink Sink { get; }
 
     public ChangelogBuffer Changelog { get; } = new();
+
+    /// <summary>This task's numbers for the worker's gauges.</summary>
+    public TaskReadings Readings { get; }
+
+    /// <summary>Record timestamp (ms) of the last record processed, per input topic; for how far behind a partition is.</summary>
+    public long[] LastTimestamps { get; }
 
     /// <summary>Next offset to process, per input topic; -1 until the task has processed or restored one.</summary>
     public long[] NextOffsets { get; }
@@ -74,6 +83,8 @@ internal sealed class PartitionTask : IDisposable
     public string CurrentCommitId => CommitMarker.CommitId(Partition, Epoch, Sequence + 1);
 
     public void Assign(int topic) => assigned[topic] = true;
+
+    public bool IsAssigned(int topic) => assigned[topic];
 
     public int BufferedFor(int topic) => buffers[topic].Count;
 

@@ -7,6 +7,7 @@ using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.State;
 using StreamSegments.Core.Time;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
 namespace StreamSegments.Kafka.Processing;
@@ -28,6 +29,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private readonly Dictionary<string, int> inputIndex;
     private readonly SortedDictionary<int, PartitionTask> tasks = [];
     private readonly Stopwatch monotonic = Stopwatch.StartNew();
+    private readonly SegmentStreamTelemetry telemetry;
+    private readonly bool ownsTelemetry;
     private IConsumer<byte[]?, byte[]?>? consumer;
     private IConsumer<byte[]?, byte[]?>? changelogReader;
     private OutputProducer? producer;
@@ -36,7 +39,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     public SegmentStreamProcessor(
         SegmentStreamOptions options, SegmentPolicy policy, StateStoreOptions stateOptions, string bootstrapServers,
-        ILogger<SegmentStreamProcessor> logger, TimeProvider? time = null)
+        ILogger<SegmentStreamProcessor> logger, TimeProvider? time = null, SegmentStreamTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.options = options;
@@ -45,16 +48,27 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         this.bootstrapServers = bootstrapServers;
         this.logger = logger;
         this.time = time ?? TimeProvider.System;
+        ownsTelemetry = telemetry is null;
+        this.telemetry = telemetry ?? new SegmentStreamTelemetry(null, options);
         inputIndex = options.Topics.Inputs.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
     }
 
     /// <summary>Totals since start, readable from any thread.</summary>
     public StreamCounters Counters { get; } = new();
 
-    /// <summary>True once the producer is initialised and every assigned task has restored.</summary>
+    /// <summary>True once the producer is initialised, the group has assigned this instance its tasks and each has restored.</summary>
     public bool IsReady => Volatile.Read(ref ready);
 
+    /// <summary>
+    /// <see cref="Environment.TickCount64"/> when the loop last went round, or last made restore progress; a loop
+    /// stuck anywhere else stops it (what a liveness probe watches).
+    /// </summary>
+    public long LastProgressTicks => Volatile.Read(ref lastProgressTicks);
+
     private bool ready;
+    private long lastProgressTicks = Environment.TickCount64;
+    private long batchRecords;
+    private long batchDeadLetters;
 
     /// <summary>Processes until <paramref name="cancellationToken"/> is cancelled, then commits, checkpoints and leaves the group.</summary>
     public void Run(CancellationToken cancellationToken)
@@ -86,7 +100,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
         consumer.Subscribe(options.Topics.Inputs);
-        Volatile.Write(ref ready, true);
         LogStarted(options.GroupId, options.TransactionalId, partitionCount);
 
         try
@@ -94,6 +107,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
             while (!cancellationToken.IsCancellationRequested)
             {
+                Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
                 Poll(TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
@@ -109,6 +123,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             CheckpointDue(force: true);
             consumer.Close();
         }
+        catch (Exception ex)
+        {
+            telemetry.EndBatch(ex.GetType().Name);
+            throw;
+        }
         finally
         {
             foreach (var task in tasks.Values)
@@ -117,6 +136,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
 
             tasks.Clear();
+            telemetry.Publish([]);
             Volatile.Write(ref ready, false);
         }
     }
@@ -126,6 +146,10 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         consumer?.Dispose();
         changelogReader?.Dispose();
         producer?.Dispose();
+        if (ownsTelemetry)
+        {
+            telemetry.Dispose();
+        }
     }
 
     /// <summary>Takes what the consumer has (up to a batch), waiting at most <paramref name="wait"/> for the first record.</summary>
@@ -180,10 +204,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         Counters.RecordsConsumed++;
         task.NextOffsets[topic] = record.Offset.Value + 1;
+        task.LastTimestamps[topic] = record.Message.Timestamp.UnixTimestampMs;
         task.Dirty = true;
+        batchRecords++;
+        telemetry.Batch(record.Message.Headers is { Count: > 0 } inputHeaders
+            && inputHeaders.TryGetLastBytes(SegmentStreamTelemetry.TraceParentHeader, out var traceParent) ? traceParent : default);
         var value = record.Message.Value ?? [];
         if (value.Length > EventParser.MaxEventBytes)
         {
+            telemetry.RecordConsumed(topic, default);
             DeadLetter(task, record, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
             return;
         }
@@ -191,9 +220,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var e = task.Scratch;
         if (!task.Parser.TryParse(value, e, out var rejection))
         {
+            telemetry.RecordConsumed(topic, default);
             DeadLetter(task, record, rejection);
             return;
         }
+
+        telemetry.RecordConsumed(topic, e.Kind);
 
         var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (e.OccurredAt > wallNow + options.MaxFutureSkewMs)
@@ -213,9 +245,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             case Core.Processing.ApplyOutcome.Applied:
                 Counters.EventsApplied++;
+                telemetry.RecordApplied(e.OccurredAt);
                 break;
-            default:
+            case var duplicate:
                 Counters.Duplicates++;
+                telemetry.RecordDuplicate(order: duplicate == Core.Processing.ApplyOutcome.DuplicateOrder);
                 break;
         }
     }
@@ -226,7 +260,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, string reason, string message)
     {
         Counters.DeadLettered++;
-        var headers = task.Sink.Headers();
+        batchDeadLetters++;
+        telemetry.RecordRejected(record.Topic, reason);
+        var headers = task.Sink.Headers(traced: false);
         if (record.Message.Headers is { } original)
         {
             foreach (var header in original)
@@ -260,6 +296,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             if (task.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted)
             {
+                telemetry.Batch(default);
                 var fired = task.Engine.Counters.TimersFired;
                 task.Engine.AdvanceTo(target);
                 if (task.Engine.Counters.TimersFired != fired || task.Changelog.Count > 0)
@@ -274,6 +311,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         if (tasks.Values.All(t => !t.Dirty) && !producer!.InTransaction)
         {
+            telemetry.EndBatch(null);
             return;
         }
 
@@ -320,6 +358,44 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         Counters.Commits++;
         Counters.RecordsProduced += records;
         Counters.LastCommitDurationMs = monotonic.ElapsedMilliseconds - started;
+        telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), Counters.LastCommitDurationMs / 1000.0, time.GetUtcNow().ToUnixTimeMilliseconds());
+        batchRecords = 0;
+        batchDeadLetters = 0;
+        RefreshReadings();
+    }
+
+    /// <summary>Brings each task's gauges up to date: lag per input partition, clock, store size.</summary>
+    private void RefreshReadings()
+    {
+        var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var task in tasks.Values)
+        {
+            for (var topic = 0; topic < options.Topics.Inputs.Count; topic++)
+            {
+                if (!task.IsAssigned(topic))
+                {
+                    continue;
+                }
+
+                // Cached by the client from fetch responses: no request to the broker.
+                var high = consumer!.GetWatermarkOffsets(new TopicPartition(options.Topics.Inputs[topic], task.Partition)).High;
+                if (high == Offset.Unset)
+                {
+                    continue;
+                }
+
+                var next = task.NextOffsets[topic];
+                var lag = Math.Max(0, high.Value - Math.Max(next, 0));
+                task.Readings.Lag(topic, lag, lag > 0 && next >= 0 ? Math.Max(0, wallNow - task.LastTimestamps[topic]) : 0);
+            }
+
+            if (task.Engine.Clock.HasStarted)
+            {
+                task.Readings.Clock(wallNow - task.Engine.Clock.Now);
+            }
+
+            task.Readings.Store(task.Store.IndexBytes + task.Store.InMemoryLogBytes, task.Store.LogBytes);
+        }
     }
 
     private void CheckpointDue(bool force)
@@ -341,10 +417,16 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var cookie = new byte[8 + marker.Length];
         BinaryPrimitives.WriteInt64LittleEndian(cookie, task.NextChangelogOffset);
         marker.CopyTo(cookie, 8);
+        using var span = telemetry.Traces.StartActivity("checkpoint");
+        span?.SetTag("streamsegments.task", task.Partition);
+        span?.SetTag("streamsegments.changelog.offset", task.NextChangelogOffset);
         task.Store.CheckpointAsync(cookie, stopping.IsCancellationRequested ? CancellationToken.None : stopping).GetAwaiter().GetResult();
         task.LastCheckpointAt = monotonic.ElapsedMilliseconds;
         task.CheckpointedSinceCommit = true;
         Counters.Checkpoints++;
+        span?.SetTag("streamsegments.checkpoint.size", task.Store.LogBytes);
+        task.Readings.Checkpointed(task.Store.LogBytes);
+        telemetry.Checkpointed(task.Partition, (task.LastCheckpointAt - started) / 1000.0);
         LogCheckpointed(task.Partition, task.NextChangelogOffset, task.LastCheckpointAt - started);
     }
 
@@ -373,6 +455,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
         }
 
+        telemetry.Publish(tasks.Values.Select(t => t.Readings));
         Volatile.Write(ref ready, true);
         LogAssigned(string.Join(",", tasks.Keys));
         return result;
@@ -396,6 +479,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
         }
 
+        telemetry.Publish(tasks.Values.Select(t => t.Readings));
         LogRevoked(revoked.Count);
     }
 
@@ -403,7 +487,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         // Another instance may own them already: nothing uncommitted may be published, and local state is ahead
         // of the changelog, so it is dropped (the next restore starts from the last checkpoint).
-        producer!.Abort();
+        if (producer!.InTransaction)
+        {
+            telemetry.Aborted(tasks.Values, "partitions-lost");
+        }
+
+        producer.Abort();
         foreach (var number in lost.Select(p => p.Partition.Value).Distinct().ToList())
         {
             if (tasks.Remove(number, out var task))
@@ -412,12 +501,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
         }
 
+        telemetry.Publish(tasks.Values.Select(t => t.Readings));
         LogLost(lost.Count);
     }
 
     private PartitionTask Restore(int partition)
     {
         var started = monotonic.ElapsedMilliseconds;
+        using var span = telemetry.Traces.StartActivity("restore");
+        span?.SetTag("streamsegments.task", partition);
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
         var end = ChangelogRestore.EndOffset(changelogReader!, changelog);
@@ -459,16 +551,21 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             (from, marker) = (0, null);
         }
 
-        var restored = ChangelogRestore.Run(changelogReader!, changelog, from, marker, store, stopping);
-        var sink = new TaskChangeSink(producer!, options.Topics);
+        var restored = ChangelogRestore.Run(changelogReader!, changelog, from, marker, store, stopping,
+            () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64));
+        var sink = new TaskChangeSink(producer!, options.Topics, telemetry);
         var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
         {
             NextChangelogOffset = restored.NextChangelogOffset,
             LastCheckpointAt = monotonic.ElapsedMilliseconds,
         };
-        store.RestoreInto(task.Engine);
+        store.RestoreInto(task.Engine, task.Readings.Restored);
         Counters.Restores++;
         Counters.RecordsRestored += restored.RecordsApplied;
+        telemetry.Restored(partition, (monotonic.ElapsedMilliseconds - started) / 1000.0, restored.RecordsApplied);
+        span?.SetTag("streamsegments.changelog.offset", from);
+        span?.SetTag("streamsegments.restore.records", restored.RecordsApplied);
+        span?.SetTag("streamsegments.restore.dropped", restored.RecordsDropped);
         LogRestored(partition, from, restored.RecordsApplied, restored.RecordsDropped, task.Engine.Timers.Count,
             restored.Marker is null ? "none" : EventTime.Format(restored.Marker.Clock), monotonic.ElapsedMilliseconds - started);
         return task;

@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
 using StreamSegments.Core.Serialization;
+using StreamSegments.Kafka.Telemetry;
 
 namespace StreamSegments.Kafka.Processing;
 
@@ -13,7 +14,7 @@ namespace StreamSegments.Kafka.Processing;
 /// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs.
 /// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to.
 /// </summary>
-internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topics) : IChangeSink, IDisposable
+internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topics, SegmentStreamTelemetry telemetry) : IChangeSink, IDisposable
 {
     private readonly ArrayBufferWriter<byte> buffer = new(1024);
     private readonly Dictionary<Segment, string> routes = topics.PerSegment.ToDictionary(
@@ -23,11 +24,6 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
     private Utf8JsonWriter? json;
 
     public PartitionTask Task { get; set; } = null!;
-
-    /// <summary>Counts of published changes, for the worker's own reporting.</summary>
-    public long SegmentChanges { get; private set; }
-
-    public long CategoryInterestChanges { get; private set; }
 
     public void SegmentChanged(in SegmentChange change)
     {
@@ -50,7 +46,7 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
             }
         }
 
-        SegmentChanges++;
+        Task.Readings.SegmentChanged(change.From, change.To);
         Task.Dirty = true;
     }
 
@@ -59,13 +55,26 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         var writer = Begin();
         ChangeMessages.WriteCategoryInterestChange(writer, change);
         producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), Headers());
-        CategoryInterestChanges++;
+        Task.Readings.CategoryInterestChanged(change.Entered);
         Task.Dirty = true;
     }
 
     public void Dispose() => json?.Dispose();
 
-    public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+    /// <summary>
+    /// Headers of a record of this task's transaction: its commit id and, unless <paramref name="traced"/> is false
+    /// (a dead letter keeps its producer's), the trace context of the batch that publishes it.
+    /// </summary>
+    public Headers Headers(bool traced = true)
+    {
+        var headers = new Headers { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+        if (traced && telemetry.BatchTraceParent is { } traceParent)
+        {
+            headers.Add(SegmentStreamTelemetry.TraceParentHeader, traceParent);
+        }
+
+        return headers;
+    }
 
     private Utf8JsonWriter Begin()
     {

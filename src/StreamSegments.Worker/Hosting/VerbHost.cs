@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,21 @@ internal static class VerbHost
             ContentRootPath = AppContext.BaseDirectory,
             DisableDefaults = false,
         });
+        Configure(builder, args, switches);
+        return builder;
+    }
+
+    /// <summary>The same, as a web application: for the verb that serves HTTP (health probes, metrics).</summary>
+    public static WebApplicationBuilder CreateWebBuilder(string[] args, IReadOnlyDictionary<string, string> switches)
+    {
+        CheckSwitches(args, switches);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        Configure(builder, args, switches);
+        return builder;
+    }
+
+    private static void Configure(IHostApplicationBuilder builder, string[] args, IReadOnlyDictionary<string, string> switches)
+    {
         builder.Configuration.AddCommandLine(args, switches.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -33,7 +49,6 @@ internal static class VerbHost
 
         builder.Services.AddValidatedOptions<SegmentPolicy>(SegmentPolicy.SectionName);
         builder.Services.AddValidatedOptions<StateStoreOptions>(StateStoreOptions.SectionName);
-        return builder;
     }
 
     /// <summary>Binds <typeparamref name="T"/> to a configuration section, validated (data annotations and IValidatableObject) at start.</summary>

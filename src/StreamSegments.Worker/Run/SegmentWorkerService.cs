@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StreamSegments.Core.Policy;
 using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
 namespace StreamSegments.Worker.Run;
@@ -16,6 +17,7 @@ public sealed partial class SegmentWorkerService(
     IOptions<SegmentStreamOptions> options,
     IOptions<SegmentPolicy> policy,
     IOptions<StateStoreOptions> state,
+    SegmentStreamTelemetry telemetry,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
@@ -23,10 +25,14 @@ public sealed partial class SegmentWorkerService(
 
     public SegmentStreamProcessor? Processor { get; private set; }
 
+    /// <summary>The loop stopped on an error (the application is stopping with exit code 1).</summary>
+    public bool Failed { get; private set; }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var processor = new SegmentStreamProcessor(
-            options.Value, policy.Value, state.Value, options.Value.BootstrapServers!, loggers.CreateLogger<SegmentStreamProcessor>());
+            options.Value, policy.Value, state.Value, options.Value.BootstrapServers!, loggers.CreateLogger<SegmentStreamProcessor>(),
+            telemetry: telemetry);
         Processor = processor;
         return Task.Factory.StartNew(
             () =>
@@ -38,6 +44,7 @@ public sealed partial class SegmentWorkerService(
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogFailed(ex);
+                    Failed = true;
                     Environment.ExitCode = 1;
                     lifetime.StopApplication();
                 }

@@ -1,0 +1,163 @@
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.State;
+
+namespace StreamSegments.Kafka.Telemetry;
+
+/// <summary>
+/// One task's numbers for the gauges: written by the loop thread (as changes happen, and at each commit), read by
+/// whichever thread collects metrics. Every field is a single 64-bit value, so a reader never sees a torn one.
+/// </summary>
+internal sealed class TaskReadings
+{
+    private const int Segments = 8;
+
+    private readonly long[] pairs = new long[Segments];
+    private readonly long[] uncommittedChanges = new long[Segments * Segments];
+    private readonly long[] uncommittedInterest = new long[2];
+    private readonly long[] lagRecords;
+    private readonly long[] lagMs;
+    private long clockLagMs = long.MinValue;
+    private long checkpointBytes = -1;
+    private long checkpointedAtTicks = Environment.TickCount64;
+    private long buyers;
+    private long memoryBytes;
+    private long diskBytes;
+
+    public TaskReadings(int task, int inputTopics)
+    {
+        Task = task;
+        PartitionId = task.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        lagRecords = Enumerable.Repeat(-1L, inputTopics).ToArray();
+        lagMs = new long[inputTopics];
+    }
+
+    public int Task { get; }
+
+    public string PartitionId { get; }
+
+    public long? ClockLagMs => Volatile.Read(ref clockLagMs) is var lag && lag != long.MinValue ? lag : null;
+
+    public long? CheckpointBytes => Volatile.Read(ref checkpointBytes) is var bytes && bytes >= 0 ? bytes : null;
+
+    public long CheckpointedAtTicks => Volatile.Read(ref checkpointedAtTicks);
+
+    public long Buyers => Volatile.Read(ref buyers);
+
+    public long MemoryBytes => Volatile.Read(ref memoryBytes);
+
+    public long DiskBytes => Volatile.Read(ref diskBytes);
+
+    public long PairsIn(Segment segment) => Volatile.Read(ref pairs[(int)segment]);
+
+    /// <summary>Records of input <paramref name="topic"/> not yet processed; -1 while unknown (not assigned, or no fetch yet).</summary>
+    public long LagRecords(int topic) => Volatile.Read(ref lagRecords[topic]);
+
+    public long LagMs(int topic) => Volatile.Read(ref lagMs[topic]);
+
+    /// <summary>A restored buyer: its pairs count towards the segment they were last published as.</summary>
+    public void Restored(BuyerState buyer)
+    {
+        foreach (var pair in buyer.Pairs)
+        {
+            if (pair.Published != Segment.None)
+            {
+                pairs[(int)pair.Published]++;
+            }
+        }
+
+        buyers++;
+    }
+
+    public void SegmentChanged(Segment from, Segment to)
+    {
+        pairs[(int)from]--;
+        pairs[(int)to]++;
+        uncommittedChanges[((int)from * Segments) + (int)to]++;
+    }
+
+    public void CategoryInterestChanged(bool entered) => uncommittedInterest[entered ? 1 : 0]++;
+
+    public void BuyerAdded() => buyers++;
+
+    public void BuyerRemoved() => buyers--;
+
+    /// <summary>Adds what this task published in the committed transaction to the worker's totals; returns how many changes that was.</summary>
+    public (long SegmentChanges, long CategoryInterestChanges) FoldCommitted(long[] segmentChanges, long[] interestChanges) =>
+        (Fold(uncommittedChanges, segmentChanges), Fold(uncommittedInterest, interestChanges));
+
+    public void DiscardUncommitted()
+    {
+        Array.Clear(uncommittedChanges);
+        Array.Clear(uncommittedInterest);
+    }
+
+    public void Lag(int topic, long records, long ms)
+    {
+        Volatile.Write(ref lagRecords[topic], records);
+        Volatile.Write(ref lagMs[topic], ms);
+    }
+
+    public void Clock(long lagMilliseconds) => Volatile.Write(ref clockLagMs, lagMilliseconds);
+
+    public void Store(long memory, long disk)
+    {
+        Volatile.Write(ref memoryBytes, memory);
+        Volatile.Write(ref diskBytes, disk);
+    }
+
+    public void Checkpointed(long bytes)
+    {
+        Volatile.Write(ref checkpointBytes, bytes);
+        Volatile.Write(ref checkpointedAtTicks, Environment.TickCount64);
+    }
+
+    private static long Fold(long[] uncommitted, long[] totals)
+    {
+        long folded = 0;
+        for (var i = 0; i < uncommitted.Length; i++)
+        {
+            if (uncommitted[i] != 0)
+            {
+                Volatile.Write(ref totals[i], totals[i] + uncommitted[i]);
+                folded += uncommitted[i];
+                uncommitted[i] = 0;
+            }
+        }
+
+        return folded;
+    }
+}
+
+/// <summary>
+/// The task's FASTER store as the engine sees it, counting buyers on the way: the engine loads a buyer before it
+/// saves or deletes it, so a save after a missed load is a new buyer and a delete after a found one a removal.
+/// </summary>
+internal sealed class BuyerCountingStore(IBuyerStateStore store, TaskReadings readings) : IBuyerStateStore
+{
+    private bool loadedExisting;
+
+    public bool TryLoad(ReadOnlySpan<byte> buyerId, BuyerState state) => loadedExisting = store.TryLoad(buyerId, state);
+
+    public void Save(BuyerState state)
+    {
+        store.Save(state);
+        if (!loadedExisting)
+        {
+            readings.BuyerAdded();
+            loadedExisting = true;
+        }
+    }
+
+    public void Delete(ReadOnlySpan<byte> buyerId)
+    {
+        store.Delete(buyerId);
+        if (loadedExisting)
+        {
+            readings.BuyerRemoved();
+            loadedExisting = false;
+        }
+    }
+
+    public void SaveCatalogEntry(int seller, int category) => store.SaveCatalogEntry(seller, category);
+}
