@@ -114,6 +114,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 {
                     FollowWallClock();
                     Commit();
+                    RefreshReadings();
                     CheckpointDue(force: false);
                     nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
                 }
@@ -296,7 +297,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             if (task.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted)
             {
-                telemetry.Batch(default);
+                if (task.Engine.Timers.Count > 0 && task.Engine.Timers.NextDue <= target)
+                {
+                    telemetry.Batch(default);
+                }
+
                 var fired = task.Engine.Counters.TimersFired;
                 task.Engine.AdvanceTo(target);
                 if (task.Engine.Counters.TimersFired != fired || task.Changelog.Count > 0)
@@ -361,7 +366,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), Counters.LastCommitDurationMs / 1000.0, time.GetUtcNow().ToUnixTimeMilliseconds());
         batchRecords = 0;
         batchDeadLetters = 0;
-        RefreshReadings();
     }
 
     /// <summary>Brings each task's gauges up to date: lag per input partition, clock, store size.</summary>

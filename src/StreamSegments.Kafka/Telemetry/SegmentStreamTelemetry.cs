@@ -55,6 +55,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private TaskReadings[] tasks = [];
     private Activity? batch;
     private bool batchStarted;
+    private bool batchCommitted;
     private int batchLinks;
 
     /// <param name="meters">The host's meter factory; null creates the meter directly (tests, benchmarks).</param>
@@ -192,6 +193,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
             span.SetTag("streamsegments.dead_letters", summary.DeadLetters);
             span.SetTag("streamsegments.tasks", committed.Count);
             span.SetTag("streamsegments.records_produced", summary.RecordsProduced);
+            batchCommitted = true;
             EndBatch(null);
         }
     }
@@ -209,7 +211,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
         EndBatch(reason);
     }
 
-    /// <summary>Ends a batch span that committed nothing, or that failed.</summary>
+    /// <summary>Ends a batch span that failed, or that committed nothing (then it is not exported: no batch happened).</summary>
     internal void EndBatch(string? error)
     {
         batchStarted = false;
@@ -222,9 +224,16 @@ public sealed class SegmentStreamTelemetry : IDisposable
         {
             batch.SetStatus(ActivityStatusCode.Error, error);
         }
+        else if (!batchCommitted)
+        {
+            // Exporters skip activities that are not recorded; this is how a started span is dropped.
+            batch.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            batch.IsAllDataRequested = false;
+        }
 
         batch.Dispose();
         batch = null;
+        batchCommitted = false;
         BatchTraceParent = null;
     }
 

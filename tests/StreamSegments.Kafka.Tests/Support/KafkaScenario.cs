@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StreamSegments.Core.Policy;
 using StreamSegments.Kafka.Broker;
 using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
 namespace StreamSegments.Kafka.Tests.Support;
@@ -64,8 +65,11 @@ public sealed class KafkaScenario : IDisposable
         }
     }
 
-    /// <summary>Produces the lines in order; record timestamps increase by one millisecond per line (arrival order).</summary>
-    public void Produce(IEnumerable<string> lines, DateTimeOffset firstTimestamp)
+    /// <summary>
+    /// Produces the lines in order; record timestamps increase by one millisecond per line (arrival order).
+    /// <paramref name="headersOf"/> may give a line (by its index) headers, e.g. a producer's trace context.
+    /// </summary>
+    public void Produce(IEnumerable<string> lines, DateTimeOffset firstTimestamp, Func<int, Headers?>? headersOf = null)
     {
         using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
         {
@@ -75,6 +79,7 @@ public sealed class KafkaScenario : IDisposable
             MessageMaxBytes = 4 << 20,
         }).Build();
         var at = firstTimestamp;
+        var index = 0;
         foreach (var line in lines)
         {
             producer.Produce(TopicOf(line), new Message<byte[]?, byte[]>
@@ -82,6 +87,7 @@ public sealed class KafkaScenario : IDisposable
                 Key = KeyOf(line),
                 Value = Encoding.UTF8.GetBytes(line),
                 Timestamp = new Timestamp(at),
+                Headers = headersOf?.Invoke(index++),
             });
             at = at.AddMilliseconds(1);
         }
@@ -108,14 +114,16 @@ public sealed class KafkaScenario : IDisposable
 
     /// <summary>
     /// Runs a worker in this process until every input record is committed and the outputs have been quiet for a
-    /// while, then stops it gracefully.
+    /// while, then stops it gracefully. <paramref name="whileQuiet"/> sees the worker once it is quiet, still running.
     /// </summary>
-    public StreamCounters RunWorkerUntilQuiet(long expectedInputRecords, TimeProvider? wallClock = null, SegmentStreamOptions? options = null)
+    public StreamCounters RunWorkerUntilQuiet(
+        long expectedInputRecords, TimeProvider? wallClock = null, SegmentStreamOptions? options = null,
+        SegmentStreamTelemetry? telemetry = null, Action<SegmentStreamProcessor>? whileQuiet = null)
     {
         using var cancellation = new CancellationTokenSource();
         using var processor = new SegmentStreamProcessor(
             options ?? Options(wallClock), new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
-            NullLogger<SegmentStreamProcessor>.Instance, wallClock);
+            NullLogger<SegmentStreamProcessor>.Instance, wallClock, telemetry);
         Exception? failure = null;
         var thread = new Thread(() =>
         {
@@ -147,6 +155,11 @@ public sealed class KafkaScenario : IDisposable
             {
                 break;
             }
+        }
+
+        if (failure is null)
+        {
+            whileQuiet?.Invoke(processor);
         }
 
         cancellation.Cancel();

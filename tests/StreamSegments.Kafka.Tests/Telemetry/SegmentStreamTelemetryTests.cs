@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using StreamSegments.Core.Events;
+using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Telemetry;
+using StreamSegments.Kafka.Tests.Support;
+using StreamSegments.Storage;
+using StreamSegments.Worker.Tests.Support;
+
+namespace StreamSegments.Kafka.Tests.Telemetry;
+
+/// <summary>
+/// The worker over the scenario-small fixture with OpenTelemetry's in-memory exporters: each key metric must carry
+/// the value the fixture (or the outputs actually published) gives, not merely exist.
+/// </summary>
+public sealed class SegmentStreamTelemetryTests : IDisposable
+{
+    private const int TracedEvery = 97;
+
+    private readonly KafkaScenario scenario = new(partitions: 3);
+    private readonly string fixture = RepoPaths.Fixture("scenario-small");
+
+    [Fact]
+    public void The_metrics_and_spans_of_a_fixture_run_carry_its_counts_and_trace_context()
+    {
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
+        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
+        var producerTraces = new HashSet<ActivityTraceId>();
+        scenario.Produce(lines, asOf.AddDays(-800), index =>
+        {
+            if (index % TracedEvery != 0)
+            {
+                return null;
+            }
+
+            var trace = ActivityTraceId.CreateRandom();
+            producerTraces.Add(trace);
+            return new Headers { { "traceparent", Encoding.ASCII.GetBytes($"00-{trace}-{ActivitySpanId.CreateRandom()}-01") } };
+        });
+
+        var metrics = new List<MetricSnapshot>();
+        var spans = new List<Activity>();
+        using var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
+        using var tracerProvider = Sdk.CreateTracerProviderBuilder().AddSource(SegmentStreamTelemetry.ActivitySourceName).AddInMemoryExporter(spans).Build();
+        var clock = new StoppedClock(asOf);
+        var options = scenario.Options(clock);
+        options.CheckpointIntervalMs = 1_000;
+        using var telemetry = new SegmentStreamTelemetry(null, options);
+        List<MetricSnapshot> running = [];
+        var readyWhileRunning = false;
+
+        var counters = scenario.RunWorkerUntilQuiet(lines.Length, clock, options, telemetry, processor =>
+        {
+            // Checkpoints run every second; wait for one after the last commit so every task has a size to report.
+            Thread.Sleep(1_500);
+            readyWhileRunning = processor.IsReady;
+            running = Collect(meterProvider, metrics);
+        });
+        var stopped = Collect(meterProvider, metrics);
+
+        Assert.True(readyWhileRunning);
+
+        // Consumed: by input topic and event type, as the parser classifies each line (invalid: did not parse).
+        var parser = new EventParser(new SymbolTable(), new SymbolTable());
+        var scratch = new BuyerEvent();
+        var expectedConsumed = lines
+            .Select(line => (Topic: scenario.TopicOf(line), Type: parser.TryParse(Encoding.UTF8.GetBytes(line), scratch, out _) ? scratch.Kind.ToWireName() : "invalid"))
+            .CountBy(x => $"{x.Topic}|{x.Type}")
+            .ToDictionary(p => p.Key, p => (double)p.Value);
+        Assert.Equal(Sorted(expectedConsumed), Sorted(Points(stopped, "messaging.client.consumed.messages", "messaging.destination.name", "streamsegments.event.type")));
+
+        // Rejected: by reason, as the dead letters actually published say.
+        var deadLetters = scenario.ReadCommitted(scenario.Topics.DeadLetter)
+            .Select(r => Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("segments-reason")))
+            .CountBy(reason => reason)
+            .ToDictionary(p => p.Key, p => (double)p.Value);
+        Assert.NotEmpty(deadLetters);
+        Assert.Equal(Sorted(deadLetters), Sorted(Points(stopped, "streamsegments.events.rejected", "error.type")));
+        Assert.Equal(counters.Duplicates, Points(stopped, "streamsegments.events.duplicates").Values.Sum());
+
+        // Changes: by segment left and entered, and interest entered/left, as the fixture's expected outputs tally them.
+        var expectedChanges = File.ReadLines(Path.Combine(fixture, "changes.jsonl"))
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .CountBy(c => $"{c.GetProperty("from").GetString() ?? "none"}|{c.GetProperty("to").GetString() ?? "none"}")
+            .ToDictionary(p => p.Key, p => (double)p.Value);
+        Assert.Equal(Sorted(expectedChanges), Sorted(Points(stopped, "streamsegments.segment.changes", "streamsegments.segment.from", "streamsegments.segment.to")));
+        var expectedInterest = File.ReadLines(Path.Combine(fixture, "category-changes.jsonl"))
+            .CountBy(line => JsonDocument.Parse(line).RootElement.GetProperty("change").GetString()!)
+            .ToDictionary(p => p.Key, p => (double)p.Value);
+        Assert.Equal(Sorted(expectedInterest), Sorted(Points(stopped, "streamsegments.category_interest.changes", "streamsegments.change").Where(p => p.Value > 0)));
+
+        // Pairs per segment (summed over tasks) at the as-of instant: the fixture's snapshot, direct segments only.
+        var expectedPairs = File.ReadLines(Path.Combine(fixture, "snapshot.jsonl"))
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("segment").GetString()!)
+            .Where(segment => segment != "interested-categories")
+            .CountBy(segment => segment)
+            .ToDictionary(p => p.Key, p => (double)p.Value);
+        var pairs = Points(running, "streamsegments.pairs", "streamsegments.segment");
+        Assert.Equal(Sorted(expectedPairs), Sorted(pairs.Where(p => p.Value != 0)));
+
+        // Caught up: no lag on any of the 4 x 3 input partitions; every task's clock at the (stopped) wall clock.
+        var lag = Points(running, "messaging.kafka.consumer.lag", "messaging.destination.name", "messaging.destination.partition.id");
+        Assert.Equal(12, lag.Count);
+        Assert.All(lag.Values, v => Assert.Equal(0, v));
+        Assert.All(Points(running, "streamsegments.consumer.lag.time", "messaging.destination.name", "messaging.destination.partition.id").Values, v => Assert.Equal(0, v));
+        var clockLag = Points(running, "streamsegments.task.clock.lag", "streamsegments.task");
+        Assert.Equal(3, clockLag.Count);
+        Assert.All(clockLag.Values, v => Assert.Equal(0, v));
+
+        // State: the buyers gauge equals the buyers the stores hold; every task has checkpointed something.
+        Assert.Equal(BuyersInStores(), Points(running, "streamsegments.state.buyers", "streamsegments.task").Values.Sum());
+        var checkpointSizes = Points(running, "streamsegments.checkpoint.size", "streamsegments.task");
+        Assert.Equal(3, checkpointSizes.Count);
+        Assert.All(checkpointSizes.Values, v => Assert.True(v > 0));
+        Assert.All(Points(running, "streamsegments.state.memory.size", "streamsegments.task").Values, v => Assert.True(v > 0));
+
+        // Histograms: one latency per applied event, one duration per commit, checkpoint and restore.
+        Assert.Equal(counters.EventsApplied, HistogramCount(stopped, "streamsegments.processing.latency"));
+        Assert.Equal(counters.Commits, HistogramCount(stopped, "streamsegments.commit.duration"));
+        Assert.Equal(counters.Checkpoints, HistogramCount(stopped, "streamsegments.checkpoint.duration"));
+        Assert.Equal(3, HistogramCount(stopped, "streamsegments.restore.duration"));
+        Assert.Equal(counters.RecordsRestored, Points(stopped, "streamsegments.restore.records", "streamsegments.task").Values.Sum());
+
+        // Spans: one per committed batch, together covering every record; one per checkpoint and per restore.
+        var batches = spans.Where(s => s.OperationName == "process batch").ToList();
+        Assert.Equal(counters.Commits, batches.Count);
+        Assert.Equal(lines.Length, batches.Sum(b => Convert.ToInt64(b.GetTagItem("messaging.batch.message_count"), System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(counters.Checkpoints, spans.Count(s => s.OperationName == "checkpoint"));
+        Assert.Equal(3, spans.Count(s => s.OperationName == "restore"));
+
+        // Trace context: batches link exactly the producers' traces; each published change carries its batch's context on.
+        Assert.Equal(
+            producerTraces.Select(t => t.ToHexString()).Order(StringComparer.Ordinal),
+            batches.SelectMany(b => b.Links).Select(l => l.Context.TraceId.ToHexString()).Order(StringComparer.Ordinal));
+        var batchContexts = batches.Select(b => b.Id).ToHashSet();
+        var changes = scenario.ReadCommitted(scenario.Topics.SegmentChanges);
+        Assert.NotEmpty(changes);
+        Assert.All(changes, c => Assert.Contains(Encoding.ASCII.GetString(c.Message.Headers.GetLastBytes("traceparent")), batchContexts));
+    }
+
+    [Fact]
+    public void A_worker_is_not_ready_before_it_runs_and_is_ready_once_its_tasks_have_restored()
+    {
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl")).Take(200).ToArray();
+        scenario.Produce(lines, DateTimeOffset.UtcNow.AddDays(-10));
+        var options = scenario.Options();
+        using var processor = new SegmentStreamProcessor(
+            options, new Core.Policy.SegmentPolicy(), scenario.StateOptions(), scenario.Broker.BootstrapServers,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SegmentStreamProcessor>.Instance);
+        Assert.False(processor.IsReady);
+
+        var readyWhileRunning = false;
+        scenario.RunWorkerUntilQuiet(lines.Length, options: options, whileQuiet: running => readyWhileRunning = running.IsReady);
+        Assert.True(readyWhileRunning);
+    }
+
+    public void Dispose() => scenario.Dispose();
+
+    private static List<MetricSnapshot> Collect(MeterProvider provider, List<MetricSnapshot> exported)
+    {
+        exported.Clear();
+        provider.ForceFlush();
+        return [.. exported];
+    }
+
+    /// <summary>A metric's points keyed by the named attributes' values (joined by '|'), with their sum or last value.</summary>
+    private static Dictionary<string, double> Points(List<MetricSnapshot> snapshot, string name, params string[] keys)
+    {
+        var metric = snapshot.LastOrDefault(m => m.Name == name);
+        Assert.True(metric is not null, $"no {name} was exported");
+        var points = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var point in metric.MetricPoints)
+        {
+            var tags = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var tag in point.Tags)
+            {
+                tags[tag.Key] = tag.Value;
+            }
+
+            var key = string.Join("|", keys.Select(k => Convert.ToString(tags.GetValueOrDefault(k), System.Globalization.CultureInfo.InvariantCulture)));
+            points[key] = points.GetValueOrDefault(key) + metric.MetricType switch
+            {
+                MetricType.LongSum => point.GetSumLong(),
+                MetricType.LongGauge => point.GetGaugeLastValueLong(),
+                MetricType.DoubleGauge => point.GetGaugeLastValueDouble(),
+                MetricType.DoubleSum => point.GetSumDouble(),
+                _ => throw new InvalidOperationException($"{name} is a {metric.MetricType}"),
+            };
+        }
+
+        return points;
+    }
+
+    private static long HistogramCount(List<MetricSnapshot> snapshot, string name)
+    {
+        var metric = snapshot.LastOrDefault(m => m.Name == name);
+        Assert.True(metric is not null, $"no {name} was exported");
+        long count = 0;
+        foreach (var point in metric.MetricPoints)
+        {
+            count += point.GetHistogramCount();
+        }
+
+        return count;
+    }
+
+    private static List<KeyValuePair<string, double>> Sorted(IEnumerable<KeyValuePair<string, double>> points) =>
+        [.. points.OrderBy(p => p.Key, StringComparer.Ordinal)];
+
+    /// <summary>Buyers in the tasks' stores as their final checkpoints hold them.</summary>
+    private double BuyersInStores()
+    {
+        long buyers = 0;
+        foreach (var directory in Directory.GetDirectories(scenario.StateDirectory, "task-*"))
+        {
+            using var store = new FasterBuyerStateStore(directory, scenario.StateOptions(), new SymbolTable(), new SymbolTable());
+            store.RecoverAsync(CancellationToken.None).GetAwaiter().GetResult();
+            store.ForEachBuyer(new BuyerState(), _ => buyers++);
+        }
+
+        return buyers;
+    }
+}
