@@ -4,11 +4,14 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/StreamSegments.Worker -c Release -o /app
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0
+# aspnet, not runtime: `run` serves its health probes and Prometheus metrics with Kestrel.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .
 # FASTER state (one directory per task); a volume keeps checkpoints across restarts, so a restore reads only the changelog tail.
 VOLUME /var/lib/streamsegments
 ENV State__Directory=/var/lib/streamsegments
+# /health/live, /health/ready, /metrics
+EXPOSE 9464
 ENTRYPOINT ["./StreamSegments.Worker"]
 CMD ["run"]
