@@ -127,7 +127,13 @@ public sealed class SegmentStreamTelemetry : IDisposable
 
     internal void RecordConsumed(int topic, EventKind kind) => consumed[(topic * Kinds) + (int)kind]++;
 
-    internal void RecordApplied(long occurredAt) => applied.Add(occurredAt);
+    internal void RecordApplied(long occurredAt)
+    {
+        if (latency.Enabled)
+        {
+            applied.Add(occurredAt);
+        }
+    }
 
     internal void RecordDuplicate(bool order) =>
         duplicates.Add(1, new KeyValuePair<string, object?>("streamsegments.duplicate.kind", order ? "order-id" : "event-id"));
