@@ -43,7 +43,9 @@ public sealed class WorkerProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static WorkerProcess Start(KafkaScenario scenario, string instanceId, string stateDirectory, params string[] extraArguments)
+    public static WorkerProcess Start(
+        KafkaScenario scenario, string instanceId, string stateDirectory, string[]? extraArguments = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         return new WorkerProcess(WorkerExecutable.Start(
         [
@@ -57,8 +59,8 @@ public sealed class WorkerProcess : IDisposable
 
             // Several instances run at once: each gets a free port for its health and metrics listener.
             "--http-port", "0",
-            .. extraArguments,
-        ]));
+            .. extraArguments ?? [],
+        ], environment));
     }
 
     /// <summary>

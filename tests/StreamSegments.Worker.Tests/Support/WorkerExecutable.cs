@@ -5,7 +5,7 @@ namespace StreamSegments.Worker.Tests.Support;
 /// <summary>The worker executable built beside the tests, started as a child process with its output redirected.</summary>
 public static class WorkerExecutable
 {
-    public static Process Start(IEnumerable<string> arguments)
+    public static Process Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var worker = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "StreamSegments.Worker.exe" : "StreamSegments.Worker");
         var info = new ProcessStartInfo(worker)
@@ -17,6 +17,11 @@ public static class WorkerExecutable
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("could not start the worker");

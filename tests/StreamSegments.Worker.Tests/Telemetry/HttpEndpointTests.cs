@@ -19,7 +19,7 @@ public sealed class HttpEndpointTests : IDisposable
         var lines = File.ReadAllLines(Path.Combine(RepoPaths.Fixture("scenario-small"), "events.jsonl"));
         scenario.Produce(lines, DateTimeOffset.UtcNow.AddDays(-30));
         var port = FreePort();
-        using var worker = WorkerProcess.Start(scenario, "http", state, "--http-port", port.ToString(CultureInfo.InvariantCulture));
+        using var worker = WorkerProcess.Start(scenario, "http", state, ["--http-port", port.ToString(CultureInfo.InvariantCulture)]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
 
         var deadline = DateTime.UtcNow.AddMinutes(2);
@@ -68,7 +68,7 @@ public sealed class HttpEndpointTests : IDisposable
     private static double Sum(string exposition, string name) =>
         Series(exposition, name).Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
