@@ -29,5 +29,44 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(lines.Length, counters.RecordsConsumed);
     }
 
+    [Fact]
+    public void Routed_segments_get_every_change_that_leaves_or_enters_them_on_their_own_topics()
+    {
+        var fixture = RepoPaths.Fixture("scenario-small");
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
+        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
+        var routes = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["regular-top"] = "sellers.top-buyers",
+            ["new"] = "sellers.new-buyers",
+            ["sleeping"] = "sellers.sleeping-buyers",
+        };
+        foreach (var (segment, topic) in routes)
+        {
+            scenario.Topics.PerSegment[segment] = topic;
+            scenario.Broker.CreateTopic(topic, scenario.Partitions);
+        }
+
+        scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
+        scenario.RunWorkerUntilQuiet(lines.Length, new StoppedClock(asOf));
+
+        string[] fields = ["sellerId", "buyerId", "from", "to", "effectiveAt"];
+        var expected = File.ReadAllLines(Path.Combine(fixture, "changes.jsonl"));
+        foreach (var (segment, topic) in routes)
+        {
+            var touching = expected.Where(line =>
+            {
+                using var change = System.Text.Json.JsonDocument.Parse(line);
+                return change.RootElement.GetProperty("from").GetString() == segment || change.RootElement.GetProperty("to").GetString() == segment;
+            }).ToList();
+            Assert.NotEmpty(touching);
+            Assert.Equal(
+                KafkaScenario.Rows(touching.Select(System.Text.Encoding.UTF8.GetBytes), fields),
+                KafkaScenario.Rows(scenario.ReadCommitted(topic).Select(r => r.Message.Value), fields));
+        }
+
+        Assert.Equal(expected.Length, scenario.ReadCommitted(scenario.Topics.SegmentChanges).Count);
+    }
+
     public void Dispose() => scenario.Dispose();
 }
