@@ -139,24 +139,7 @@ public sealed class KafkaScenario : IDisposable
         { IsBackground = true };
         thread.Start();
 
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        long lastCommits = -1;
-        var quietSince = DateTime.UtcNow;
-        while (DateTime.UtcNow < deadline && failure is null)
-        {
-            Thread.Sleep(200);
-            var counters = processor.Counters;
-            if (counters.Commits != lastCommits)
-            {
-                lastCommits = counters.Commits;
-                quietSince = DateTime.UtcNow;
-            }
-            else if (counters.RecordsConsumed >= expectedInputRecords && DateTime.UtcNow - quietSince > TimeSpan.FromSeconds(1.5))
-            {
-                break;
-            }
-        }
-
+        WaitUntilQuiet(processor, expectedInputRecords, () => failure is not null);
         if (failure is null)
         {
             whileQuiet?.Invoke(processor);
@@ -170,6 +153,31 @@ public sealed class KafkaScenario : IDisposable
         }
 
         return processor.Counters;
+    }
+
+    /// <summary>
+    /// Waits (at most 2 minutes) until a running worker has consumed <paramref name="expectedInputRecords"/> and then
+    /// made no commit for 1.5 s, or until <paramref name="failed"/>.
+    /// </summary>
+    public static void WaitUntilQuiet(SegmentStreamProcessor processor, long expectedInputRecords = 0, Func<bool>? failed = null)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        long lastCommits = -1;
+        var quietSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline && failed?.Invoke() != true)
+        {
+            Thread.Sleep(200);
+            var counters = processor.Counters;
+            if (counters.Commits != lastCommits)
+            {
+                lastCommits = counters.Commits;
+                quietSince = DateTime.UtcNow;
+            }
+            else if (counters.RecordsConsumed >= expectedInputRecords && DateTime.UtcNow - quietSince > TimeSpan.FromSeconds(1.5))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Every record of a topic, as a read_committed consumer sees it, from all partitions.</summary>

@@ -1,5 +1,4 @@
 using StreamSegments.Core.Time;
-using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Tests.Support;
 
@@ -28,7 +27,7 @@ public sealed class WallClockTests : IDisposable
         {
             changesAtAsOf = scenario.ReadCommitted(scenario.Topics.SegmentChanges).Count;
             clock.Now = EventTime.ToDateTimeOffset(later);
-            WaitUntilQuiet(processor);
+            KafkaScenario.WaitUntilQuiet(processor);
         });
 
         using var replay = new ReplayScenario(Path.Combine(fixture, "events.jsonl"), EventTime.Format(later));
@@ -45,22 +44,6 @@ public sealed class WallClockTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
-
-    private static void WaitUntilQuiet(SegmentStreamProcessor processor)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        var commits = processor.Counters.Commits;
-        var quietSince = DateTime.UtcNow;
-        while (DateTime.UtcNow < deadline && DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(1.5))
-        {
-            Thread.Sleep(200);
-            if (processor.Counters.Commits != commits)
-            {
-                commits = processor.Counters.Commits;
-                quietSince = DateTime.UtcNow;
-            }
-        }
-    }
 
     /// <summary>A wall clock the test moves.</summary>
     private sealed class ManualClock(DateTimeOffset start) : TimeProvider
