@@ -29,4 +29,12 @@ public sealed class DemoOptions
     public int Categories { get; set; } = 12;
 
     public int Seed { get; set; } = 7;
+
+    /// <summary>Share of events sent twice (a producer's retry): the worker ignores the copy by its eventId.</summary>
+    [Range(0.0, 0.5)]
+    public double DuplicateRate { get; set; } = 0.01;
+
+    /// <summary>Share of events followed by a broken copy (cut short): the worker dead-letters it as malformed-json.</summary>
+    [Range(0.0, 0.5)]
+    public double InvalidRate { get; set; } = 0.001;
 }

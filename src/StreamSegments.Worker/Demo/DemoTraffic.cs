@@ -55,6 +55,7 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
         }
     }
 
+    private readonly Random flaws = new(options.Seed);
     private DemoMarketplace? marketplaceAfterHistory;
 
     private IProducer<byte[], byte[]> CreateProducer() => new ProducerBuilder<byte[], byte[]>(new ProducerConfig
@@ -73,6 +74,22 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
             Value = e.Value.ToArray(),
             Timestamp = new Timestamp(DateTimeOffset.FromUnixTimeMilliseconds(at)),
         };
+        Send(producer, topic, message);
+
+        // Real traffic has retries and garbage; the demo shows both handled (and the dashboards' panels for them).
+        var roll = flaws.NextDouble();
+        if (roll < options.DuplicateRate)
+        {
+            Send(producer, topic, message);
+        }
+        else if (roll < options.DuplicateRate + options.InvalidRate)
+        {
+            Send(producer, topic, new Message<byte[], byte[]> { Key = message.Key, Value = message.Value[..(message.Value.Length / 2)], Timestamp = message.Timestamp });
+        }
+    }
+
+    private void Send(IProducer<byte[], byte[]> producer, string topic, Message<byte[], byte[]> message)
+    {
         while (true)
         {
             try
