@@ -17,11 +17,14 @@ namespace StreamSegments.Benchmarks;
 /// The Kafka issue's two figures, on the embedded broker in this process: (1) the worker's end-to-end
 /// throughput over a backlog against a plain consume-only loop over the same topics in the same run; (2) the
 /// latency from producing an event to a read_committed reader seeing the change it caused, at a steady rate.
-/// Usage: <c>kafka [events=1000000] [rate=20000] [seconds=30]</c>.
+/// Usage: <c>kafka [events=1000000] [rate=20000] [seconds=30]</c>; 0 events or 0 seconds skips that part.
 /// </summary>
 public static class KafkaWorkerBenchmark
 {
-    private const int Partitions = 3;
+    private const int MinPartitions = 3;
+
+    /// <summary>A run that makes no progress for this long has stalled: it fails instead of waiting forever.</summary>
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
 
     public static async Task RunAsync(string[] args)
     {
@@ -30,58 +33,111 @@ public static class KafkaWorkerBenchmark
         var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
         var topics = new TopicOptions();
 
-        using (var broker = NewBroker(topics))
+        if (events > 0)
         {
-            Console.WriteLine($"producing {events} generated events ...");
-            ProduceGenerated(broker, topics, events);
-            var consumeOnly = ConsumeOnly(broker, topics, events);
-            var worker = RunWorker(broker, topics, events);
-            Console.WriteLine($"consume-only: {events / consumeOnly.TotalSeconds:F0} records/s ({consumeOnly.TotalSeconds:F1} s)");
-            Console.WriteLine($"worker:       {events / worker.TotalSeconds:F0} records/s ({worker.TotalSeconds:F1} s, consumed to committed)");
+            var input = Generate(topics, events);
+            var partitions = PartitionsFor(input.Max(t => t.Value.Bytes));
+            using var broker = NewBroker(topics, partitions);
+            Console.WriteLine($"producing {events} generated events to {partitions} partitions per topic ...");
+            var produced = Produce(broker, input, partitions);
+            var consumeOnly = ConsumeOnly(broker, topics, produced);
+            var worker = RunWorker(broker, topics, produced, partitions);
+            Console.WriteLine($"consume-only: {produced / consumeOnly.TotalSeconds:F0} records/s ({consumeOnly.TotalSeconds:F1} s)");
+            Console.WriteLine($"worker:       {produced / worker.TotalSeconds:F0} records/s ({worker.TotalSeconds:F1} s, consumed to committed)");
             Console.WriteLine($"ratio:        {consumeOnly.TotalSeconds / worker.TotalSeconds:F2}");
         }
 
-        using (var broker = NewBroker(topics))
+        if (seconds > 0)
         {
-            await MeasureLatencyAsync(broker, topics, rate, seconds);
+            // Demo values average ~250 bytes; the topics must hold the whole run (see EmbeddedBroker.RetainedBytesPerPartition).
+            var partitions = PartitionsFor((long)rate * seconds * 250 / 2);
+            using var broker = NewBroker(topics, partitions);
+            await MeasureLatencyAsync(broker, topics, partitions, rate, seconds);
         }
     }
 
-    private static EmbeddedBroker NewBroker(TopicOptions topics)
+    /// <summary>
+    /// Enough partitions that the largest topic fits the embedded broker's retention with room for an uneven
+    /// spread: past it the mock silently drops the oldest records, and a run waiting for all of them never ends.
+    /// </summary>
+    private static int PartitionsFor(long largestTopicBytes) =>
+        (int)Math.Max(MinPartitions, Math.Ceiling(largestTopicBytes * 1.5 / EmbeddedBroker.RetainedBytesPerPartition));
+
+    private static EmbeddedBroker NewBroker(TopicOptions topics, int partitions)
     {
         var broker = new EmbeddedBroker();
         foreach (var topic in topics.All)
         {
-            broker.CreateTopic(topic, Partitions);
+            broker.CreateTopic(topic, partitions);
         }
 
         return broker;
     }
 
-    private static void ProduceGenerated(EmbeddedBroker broker, TopicOptions topics, long events)
+    /// <summary>Generated input per topic: (key, value) in order, and the bytes it takes on the broker.</summary>
+    private static Dictionary<string, (List<(byte[] Key, byte[] Value)> Records, long Bytes)> Generate(TopicOptions topics, long events)
     {
         using var file = new MemoryStream();
         TrafficGenerator.Write(file, new GeneratorOptions { Events = events, Buyers = (int)Math.Max(1000, events / 5), DuplicateRate = 0, InvalidRate = 0 });
-        using var reader = new StreamReader(new MemoryStream(file.ToArray()));
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, LingerMs = 20, QueueBufferingMaxMessages = 2_000_000 }).Build();
-        var at = DateTimeOffset.UtcNow.AddDays(-1);
+        using var reader = new StreamReader(new MemoryStream(file.ToArray())); // the generator closes its output
+        var input = topics.Inputs.ToDictionary(t => t, _ => (Records: new List<(byte[] Key, byte[] Value)>(), Bytes: 0L), StringComparer.Ordinal);
         while (reader.ReadLine() is { } line)
         {
             using var doc = JsonDocument.Parse(line);
             var topic = topics.InputTopicOf(doc.RootElement.GetProperty("type").GetString());
-            producer.Produce(topic, new Message<byte[], byte[]>
-            {
-                Key = Encoding.UTF8.GetBytes(doc.RootElement.GetProperty("buyerId").GetString()!),
-                Value = Encoding.UTF8.GetBytes(line),
-                Timestamp = new Timestamp(at = at.AddTicks(1)),
-            });
+            var key = Encoding.UTF8.GetBytes(doc.RootElement.GetProperty("buyerId").GetString()!);
+            var value = Encoding.UTF8.GetBytes(line);
+            var (records, bytes) = input[topic];
+            records.Add((key, value));
+
+            // Record overhead in a v2 batch is a few tens of bytes; count it so that the partition sizing is safe.
+            input[topic] = (records, bytes + key.Length + value.Length + 40);
         }
 
-        producer.Flush(TimeSpan.FromMinutes(5));
+        return input;
     }
 
+    /// <summary>Produces the input (record timestamps one tick apart, a day ago) and checks the broker kept all of it.</summary>
+    private static long Produce(EmbeddedBroker broker, Dictionary<string, (List<(byte[] Key, byte[] Value)> Records, long Bytes)> input, int partitions)
+    {
+        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, LingerMs = 20, QueueBufferingMaxMessages = 2_000_000 }).Build())
+        {
+            var at = DateTimeOffset.UtcNow.AddDays(-1);
+            foreach (var (topic, (records, _)) in input)
+            {
+                foreach (var (key, value) in records)
+                {
+                    producer.Produce(topic, new Message<byte[], byte[]> { Key = key, Value = value, Timestamp = new Timestamp(at = at.AddTicks(1)) });
+                }
+            }
+
+            if (producer.Flush(TimeSpan.FromMinutes(5)) > 0)
+            {
+                throw new InvalidOperationException("The input was not fully produced.");
+            }
+        }
+
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = broker.BootstrapServers, GroupId = "watermarks" }).Build();
+        long total = 0;
+        foreach (var topic in input.Keys)
+        {
+            for (var partition = 0; partition < partitions; partition++)
+            {
+                var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
+                if (watermarks.Low.Value > 0)
+                {
+                    throw new InvalidOperationException($"The embedded broker dropped the first {watermarks.Low.Value} records of {topic} [{partition}] (over its per-partition retention); use more partitions.");
+                }
+
+                total += watermarks.High.Value;
+            }
+        }
+
+        var generated = input.Values.Sum(t => (long)t.Records.Count);
+        return total == generated ? total : throw new InvalidOperationException($"{generated} records generated but {total} on the broker.");
+    }
     /// <summary>A consumer group reading the four input topics to their end, touching every value: the ceiling.</summary>
-    private static TimeSpan ConsumeOnly(EmbeddedBroker broker, TopicOptions topics, long events)
+    private static TimeSpan ConsumeOnly(EmbeddedBroker broker, TopicOptions topics, long records)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
@@ -95,7 +151,8 @@ public static class KafkaWorkerBenchmark
         long seen = 0;
         long bytes = 0;
         Stopwatch? clock = null;
-        while (seen < events)
+        var progress = new StallWatch("consume-only", records);
+        while (seen < records)
         {
             var record = consumer.Consume(TimeSpan.FromSeconds(1));
             if (record?.Message is { } message)
@@ -104,6 +161,8 @@ public static class KafkaWorkerBenchmark
                 bytes += message.Value.Length;
                 seen++;
             }
+
+            progress.Check(seen);
         }
 
         consumer.Close();
@@ -111,43 +170,87 @@ public static class KafkaWorkerBenchmark
     }
 
     /// <summary>The worker over the same backlog, from its first record to every record committed.</summary>
-    private static TimeSpan RunWorker(EmbeddedBroker broker, TopicOptions topics, long events)
+    private static TimeSpan RunWorker(EmbeddedBroker broker, TopicOptions topics, long records, int partitions)
     {
         var state = Path.Combine(Path.GetTempPath(), $"ss-bench-{Guid.NewGuid():N}");
         using var cancellation = new CancellationTokenSource();
         using var processor = new SegmentStreamProcessor(
-            new SegmentStreamOptions { BootstrapServers = broker.BootstrapServers, GroupId = "bench", InstanceId = "bench", FollowWallClock = false },
-            new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = 64L << 20 }, broker.BootstrapServers,
+            new SegmentStreamOptions { BootstrapServers = broker.BootstrapServers, GroupId = "bench", InstanceId = "bench", FollowWallClock = false, Topics = topics },
+            new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = Math.Max(16L << 20, (1L << 30) / partitions) }, broker.BootstrapServers,
             NullLogger<SegmentStreamProcessor>.Instance);
-        var thread = new Thread(() => processor.Run(cancellation.Token));
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                processor.Run(cancellation.Token);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        });
         thread.Start();
         Stopwatch? clock = null;
         long commitsAtEnd = -1;
-        while (true)
+        var progress = new StallWatch("worker", records);
+        try
         {
-            Thread.Sleep(1);
-            var counters = processor.Counters;
-            if (clock is null && counters.RecordsConsumed > 0)
+            while (true)
             {
-                clock = Stopwatch.StartNew();
+                Thread.Sleep(1);
+                if (failure is not null)
+                {
+                    throw new InvalidOperationException("The worker failed.", failure);
+                }
+
+                var counters = processor.Counters;
+                if (clock is null && counters.RecordsConsumed > 0)
+                {
+                    clock = Stopwatch.StartNew();
+                }
+
+                if (counters.RecordsConsumed >= records && commitsAtEnd < 0)
+                {
+                    commitsAtEnd = counters.Commits;
+                }
+
+                if (commitsAtEnd >= 0 && counters.Commits > commitsAtEnd)
+                {
+                    break;
+                }
+
+                progress.Check(counters.RecordsConsumed + counters.Commits);
             }
 
-            if (counters.RecordsConsumed >= events && commitsAtEnd < 0)
-            {
-                commitsAtEnd = counters.Commits;
-            }
+            return clock!.Elapsed;
+        }
+        finally
+        {
+            cancellation.Cancel();
+            thread.Join();
+            FasterBuyerStateStore.DeleteDirectory(state);
+        }
+    }
 
-            if (commitsAtEnd >= 0 && counters.Commits > commitsAtEnd)
+    /// <summary>Fails a measurement whose progress counter has not moved for <see cref="StallTimeout"/>.</summary>
+    private sealed class StallWatch(string what, long target)
+    {
+        private readonly Stopwatch sinceProgress = Stopwatch.StartNew();
+        private long last = -1;
+
+        public void Check(long progress)
+        {
+            if (progress != last)
             {
-                break;
+                last = progress;
+                sinceProgress.Restart();
+            }
+            else if (sinceProgress.Elapsed > StallTimeout)
+            {
+                throw new TimeoutException($"{what} made no progress for {StallTimeout.TotalSeconds:F0} s (at {progress} of {target}).");
             }
         }
-
-        var elapsed = clock!.Elapsed;
-        cancellation.Cancel();
-        thread.Join();
-        FasterBuyerStateStore.DeleteDirectory(state);
-        return elapsed;
     }
 
     /// <summary>
@@ -155,7 +258,7 @@ public static class KafkaWorkerBenchmark
     /// measures, for each change caused by an event, the time from that event's instant (its produce time) to
     /// seeing the change.
     /// </summary>
-    private static async Task MeasureLatencyAsync(EmbeddedBroker broker, TopicOptions topics, int rate, int seconds)
+    private static async Task MeasureLatencyAsync(EmbeddedBroker broker, TopicOptions topics, int partitions, int rate, int seconds)
     {
         var state = Path.Combine(Path.GetTempPath(), $"ss-bench-{Guid.NewGuid():N}");
         using var cancellation = new CancellationTokenSource();
@@ -165,7 +268,7 @@ public static class KafkaWorkerBenchmark
             NullLogger<SegmentStreamProcessor>.Instance);
         var worker = new Thread(() => processor.Run(cancellation.Token));
         worker.Start();
-        while (!processor.IsReady || processor.Counters.Restores < Partitions)
+        while (!processor.IsReady || processor.Counters.Restores < partitions)
         {
             await Task.Delay(100);
         }
@@ -222,7 +325,7 @@ public static class KafkaWorkerBenchmark
         // The first seconds include the group's first join; the steady state is what is asked for.
         var steady = latencies.Skip(latencies.Count / 10).Order().ToList();
         Console.WriteLine(
-            $"latency at {rate} events/s for {seconds} s ({demo.Produced} events, {steady.Count} event-caused changes after the first 10%): " +
+            $"latency at {rate} events/s for {seconds} s, {partitions} partitions ({demo.Produced} events, {steady.Count} event-caused changes after the first 10%): " +
             $"p50 {Percentile(steady, 0.5):F0} ms, p99 {Percentile(steady, 0.99):F0} ms, max {steady.LastOrDefault():F0} ms");
     }
 

@@ -38,6 +38,13 @@ public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
             ?? throw new InvalidOperationException("The mock cluster has no bootstrap address.");
     }
 
+    /// <summary>
+    /// How much of each partition the mock keeps: librdkafka's mock drops a partition's oldest record batches once
+    /// it holds more than 5 MiB (or 100,000 batches); the log start offset moves up and readers from the beginning
+    /// silently miss them. Not settable through its API. Size topics (partition counts) to stay below it.
+    /// </summary>
+    public const long RetainedBytesPerPartition = 5L << 20;
+
     /// <summary>Where clients connect: <c>host:port[,host:port]</c> on loopback, ephemeral ports.</summary>
     public string BootstrapServers { get; }
 

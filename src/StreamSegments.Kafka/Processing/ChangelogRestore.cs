@@ -20,6 +20,17 @@ internal static class ChangelogRestore
         IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, long from, CommitMarker? marker,
         FasterBuyerStateStore store, CancellationToken cancellationToken, Action? onProgress = null)
     {
+        // A changelog that no longer starts where the restore must begin has lost records (retention or
+        // DeleteRecords on a real broker; the embedded broker keeps only the newest 5 MiB of each partition).
+        // Restoring the rest would silently drop buyers' state, so the task refuses to start instead.
+        var start = reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30)).Low.Value;
+        if (start > from)
+        {
+            throw new InvalidOperationException(
+                $"Changelog {partition} starts at offset {start}, but restoring task {partition.Partition.Value} needs it from offset {from}: " +
+                "its records were deleted, so the task's state cannot be rebuilt. Keep the changelog compacted without time or size retention.");
+        }
+
         var pending = new List<(byte[] Key, byte[]? Value, string? Commit)>();
         long applied = 0;
         long dropped = 0;
