@@ -4,9 +4,13 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using StreamSegments.Core.Policy;
 using StreamSegments.Kafka.Broker;
 using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 using StreamSegments.Worker.Demo;
 using StreamSegments.Worker.Generate;
@@ -41,7 +45,7 @@ public static class KafkaWorkerBenchmark
             Console.WriteLine($"producing {events} generated events to {partitions} partitions per topic ...");
             var produced = Produce(broker, input, partitions);
             var consumeOnly = ConsumeOnly(broker, topics, produced);
-            var worker = RunWorker(broker, topics, produced, partitions);
+            var worker = RunWorker(broker, topics, produced, partitions, "bench");
             Console.WriteLine($"consume-only: {produced / consumeOnly.TotalSeconds:F0} records/s ({consumeOnly.TotalSeconds:F1} s)");
             Console.WriteLine($"worker:       {produced / worker.TotalSeconds:F0} records/s ({worker.TotalSeconds:F1} s, consumed to committed)");
             Console.WriteLine($"ratio:        {consumeOnly.TotalSeconds / worker.TotalSeconds:F2}");
@@ -169,15 +173,60 @@ public static class KafkaWorkerBenchmark
         return clock!.Elapsed;
     }
 
+    /// <summary>
+    /// The instrumentation's cost: the worker over one backlog <c>rounds</c> times without anyone listening to its meter
+    /// and activity source, and as many times with the OpenTelemetry SDK collecting both (metrics read every second,
+    /// every batch span recorded), alternating so that both see the same machine. Usage: <c>kafka-telemetry [events] [rounds]</c>.
+    /// </summary>
+    public static void RunTelemetryOverhead(string[] args)
+    {
+        var events = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        var topics = new TopicOptions();
+        var input = Generate(topics, events);
+        var partitions = PartitionsFor(input.Max(t => t.Value.Bytes));
+        using var broker = NewBroker(topics, partitions);
+        Console.WriteLine($"producing {events} generated events to {partitions} partitions per topic ...");
+        var produced = Produce(broker, input, partitions);
+        var plain = new List<double>();
+        var instrumented = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            plain.Add(produced / RunWorker(broker, topics, produced, partitions, $"plain-{round}").TotalSeconds);
+            var metrics = new List<Metric>();
+            var spans = new List<Activity>();
+            using (Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName)
+                .AddInMemoryExporter(metrics, reader => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 1_000).Build())
+            using (Sdk.CreateTracerProviderBuilder().AddSource(SegmentStreamTelemetry.ActivitySourceName).SetSampler(new AlwaysOnSampler()).AddInMemoryExporter(spans).Build())
+            {
+                var options = WorkerOptions(broker, topics, $"instrumented-{round}");
+                using var telemetry = new SegmentStreamTelemetry(null, options);
+                instrumented.Add(produced / RunWorker(broker, topics, produced, partitions, options.GroupId, telemetry).TotalSeconds);
+                if (spans.Count == 0 || metrics.Count == 0)
+                {
+                    throw new InvalidOperationException("The instrumented run exported nothing: it did not measure what it claims.");
+                }
+            }
+
+            Console.WriteLine($"round {round + 1}: not listened to {plain[^1]:F0} records/s, OpenTelemetry collecting {instrumented[^1]:F0} records/s");
+        }
+
+        var (plainMedian, instrumentedMedian) = (plain.Order().ElementAt(rounds / 2), instrumented.Order().ElementAt(rounds / 2));
+        Console.WriteLine($"median of {rounds}: {plainMedian:F0} vs {instrumentedMedian:F0} records/s; instrumentation costs {(1 - (instrumentedMedian / plainMedian)) * 100:F1}%");
+    }
+
+    private static SegmentStreamOptions WorkerOptions(EmbeddedBroker broker, TopicOptions topics, string group) =>
+        new() { BootstrapServers = broker.BootstrapServers, GroupId = group, InstanceId = group, FollowWallClock = false, Topics = topics };
+
     /// <summary>The worker over the same backlog, from its first record to every record committed.</summary>
-    private static TimeSpan RunWorker(EmbeddedBroker broker, TopicOptions topics, long records, int partitions)
+    private static TimeSpan RunWorker(EmbeddedBroker broker, TopicOptions topics, long records, int partitions, string group, SegmentStreamTelemetry? telemetry = null)
     {
         var state = Path.Combine(Path.GetTempPath(), $"ss-bench-{Guid.NewGuid():N}");
         using var cancellation = new CancellationTokenSource();
         using var processor = new SegmentStreamProcessor(
-            new SegmentStreamOptions { BootstrapServers = broker.BootstrapServers, GroupId = "bench", InstanceId = "bench", FollowWallClock = false, Topics = topics },
+            WorkerOptions(broker, topics, group),
             new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = Math.Max(16L << 20, (1L << 30) / partitions) }, broker.BootstrapServers,
-            NullLogger<SegmentStreamProcessor>.Instance);
+            NullLogger<SegmentStreamProcessor>.Instance, telemetry: telemetry);
         Exception? failure = null;
         var thread = new Thread(() =>
         {

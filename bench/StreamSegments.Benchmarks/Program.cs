@@ -1,12 +1,18 @@
 using BenchmarkDotNet.Running;
 using StreamSegments.Benchmarks;
 
-// `kafka` runs the end-to-end worker measurement (not a BenchmarkDotNet benchmark: it needs a broker and
-// minutes); anything else goes to BenchmarkDotNet.
+// `kafka` runs the end-to-end worker measurement and `kafka-telemetry` the instrumentation's cost on it (not
+// BenchmarkDotNet benchmarks: they need a broker and minutes); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "kafka")
 {
     await KafkaWorkerBenchmark.RunAsync(args[1..]);
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "kafka-telemetry")
+{
+    KafkaWorkerBenchmark.RunTelemetryOverhead(args[1..]);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(EngineBenchmarks).Assembly).Run(args);
