@@ -18,19 +18,25 @@ public sealed class TimerQueue
 {
     private readonly BuyerIdSlots ids = new();
     private readonly PriorityQueue<int, Entry> queue;
-    private readonly List<Entry> peeked = [];
+    private readonly EntryComparer comparer;
+
+    // Entries taken out of the heap by PeekDue, in queue order, still to be taken: peeking moves entries here
+    // instead of re-enqueueing them, which would cost two heap operations per peeked entry.
+    private readonly List<Entry> staged = [];
+    private int stagedHead;
     private byte[] lastTakenId = new byte[BuyerIdSlots.InlineBytes];
     private int lastTakenIdLength;
     private long lastTakenDue = EventTime.None;
 
     public TimerQueue()
     {
-        queue = new PriorityQueue<int, Entry>(new EntryComparer(ids));
+        comparer = new EntryComparer(ids);
+        queue = new PriorityQueue<int, Entry>(comparer);
     }
 
-    public int Count => queue.Count;
+    public int Count => queue.Count + staged.Count - stagedHead;
 
-    public long NextDue => queue.TryPeek(out _, out var entry) ? entry.Due : EventTime.None;
+    public long NextDue => TryPeek(out var entry) ? entry.Due : EventTime.None;
 
     public void Schedule(ReadOnlySpan<byte> buyerId, long due)
     {
@@ -45,10 +51,10 @@ public sealed class TimerQueue
     /// </summary>
     public bool TryTakeDue(long until, out ReadOnlySpan<byte> buyerId, out long due)
     {
-        while (queue.TryPeek(out var slot, out var entry) && entry.Due <= until)
+        while (TryPeek(out var entry) && entry.Due <= until)
         {
-            queue.Dequeue();
-            var id = ids[slot];
+            Take();
+            var id = ids[entry.Slot];
             var repeated = entry.Due == lastTakenDue && id.SequenceEqual(lastTakenId.AsSpan(0, lastTakenIdLength));
             if (!repeated)
             {
@@ -62,7 +68,7 @@ public sealed class TimerQueue
                 lastTakenDue = entry.Due;
             }
 
-            ids.Remove(slot);
+            ids.Remove(entry.Slot);
             if (!repeated)
             {
                 buyerId = lastTakenId.AsSpan(0, lastTakenIdLength);
@@ -78,30 +84,79 @@ public sealed class TimerQueue
 
     /// <summary>
     /// Hands <paramref name="visit"/> the buyer ids of up to <paramref name="limit"/> entries due at or before
-    /// <paramref name="until"/>, earliest first, leaving the queue as it was (to prefetch what is about to fire).
+    /// <paramref name="until"/>, earliest first (entries peeked before come first), to prefetch what is about to
+    /// fire. The entries stay queued: the ones peeked from the heap wait, in order, beside it.
     /// </summary>
     public void PeekDue<TState>(long until, int limit, TState state, ReadOnlySpanAction<byte, TState> visit)
     {
         ArgumentNullException.ThrowIfNull(visit);
-        while (peeked.Count < limit && queue.TryPeek(out var slot, out var entry) && entry.Due <= until)
+        var visited = 0;
+        for (var i = stagedHead; i < staged.Count && visited < limit && staged[i].Due <= until; i++, visited++)
+        {
+            visit(ids[staged[i].Slot], state);
+        }
+
+        while (visited < limit && queue.TryPeek(out _, out var entry) && entry.Due <= until)
         {
             queue.Dequeue();
-            visit(ids[slot], state);
-            peeked.Add(entry);
+            Stage(entry);
+            visit(ids[entry.Slot], state);
+            visited++;
         }
-
-        foreach (var entry in peeked)
-        {
-            queue.Enqueue(entry.Slot, entry);
-        }
-
-        peeked.Clear();
     }
 
     public void Clear()
     {
         queue.Clear();
+        staged.Clear();
+        stagedHead = 0;
         ids.Clear();
+    }
+
+    private bool TryPeek(out Entry entry)
+    {
+        var inHeap = queue.TryPeek(out _, out var heapEntry);
+        if (stagedHead < staged.Count && (!inHeap || comparer.Compare(staged[stagedHead], heapEntry) <= 0))
+        {
+            entry = staged[stagedHead];
+            return true;
+        }
+
+        entry = heapEntry;
+        return inHeap;
+    }
+
+    /// <summary>Removes the entry <see cref="TryPeek"/> returned.</summary>
+    private void Take()
+    {
+        var inHeap = queue.TryPeek(out _, out var heapEntry);
+        if (stagedHead < staged.Count && (!inHeap || comparer.Compare(staged[stagedHead], heapEntry) <= 0))
+        {
+            if (++stagedHead == staged.Count)
+            {
+                staged.Clear();
+                stagedHead = 0;
+            }
+        }
+        else
+        {
+            queue.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// Appends a peeked entry to the staged ones, keeping them in queue order: it comes after them unless it was
+    /// scheduled, earlier than some of them, after they were staged.
+    /// </summary>
+    private void Stage(Entry entry)
+    {
+        var at = staged.Count;
+        while (at > stagedHead && comparer.Compare(staged[at - 1], entry) > 0)
+        {
+            at--;
+        }
+
+        staged.Insert(at, entry);
     }
 
     private readonly record struct Entry(long Due, int Slot);

@@ -54,6 +54,26 @@ public class TimerQueueTests
         Assert.Equal(["91 b9", "92 b8", "93 b7", "94 b6", "95 b5"], TakeDue(queue, until: 95));
     }
 
+    [Fact]
+    public void Entries_scheduled_after_a_peek_still_come_out_in_order_with_the_peeked_ones()
+    {
+        var queue = new TimerQueue();
+        queue.Schedule("b1"u8, 10);
+        queue.Schedule("b2"u8, 30);
+        queue.Schedule("b3"u8, 50);
+        queue.PeekDue(40, limit: 10, 0, static (_, _) => { });
+
+        queue.Schedule("b4"u8, 20);
+        queue.Schedule("b5"u8, 40);
+        queue.Schedule("b2"u8, 30);
+        queue.PeekDue(45, limit: 10, 0, static (_, _) => { });
+        queue.Schedule("b0"u8, 5);
+
+        Assert.Equal(7, queue.Count);
+        Assert.Equal(5, queue.NextDue);
+        Assert.Equal(["5 b0", "10 b1", "20 b4", "30 b2", "40 b5", "50 b3"], TakeDue(queue, until: 50));
+    }
+
     private static List<string> TakeDue(TimerQueue queue, long until)
     {
         var taken = new List<string>();
