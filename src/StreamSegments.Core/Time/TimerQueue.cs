@@ -24,6 +24,7 @@ public sealed class TimerQueue
     // instead of re-enqueueing them, which would cost two heap operations per peeked entry.
     private readonly List<Entry> staged = [];
     private int stagedHead;
+
     private byte[] lastTakenId = new byte[BuyerIdSlots.InlineBytes];
     private int lastTakenIdLength;
     private long lastTakenDue = EventTime.None;
@@ -58,6 +59,7 @@ public sealed class TimerQueue
             var repeated = entry.Due == lastTakenDue && id.SequenceEqual(lastTakenId.AsSpan(0, lastTakenIdLength));
             if (!repeated)
             {
+                // Copied out: the slot is reused by the next schedule, which may come before the caller is done.
                 if (lastTakenId.Length < id.Length)
                 {
                     lastTakenId = new byte[id.Length];
