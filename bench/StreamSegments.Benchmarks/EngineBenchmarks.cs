@@ -19,6 +19,7 @@ public class EngineBenchmarks
     private BuyerEvent[] events = [];
     private SymbolTable sellers = new();
     private SymbolTable categories = new();
+    private InMemoryStateStore store = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -41,13 +42,16 @@ public class EngineBenchmarks
                 ? BuyerEvent.Create(EventKind.OrderPaid, at, (ulong)i, buyer, seller, orderIdHash: (ulong)i + 1, amount: Math.Round((decimal)(random.NextDouble() * 8000), 2), itemCategories: [category])
                 : BuyerEvent.Create(roll < 0.85 ? EventKind.ProductViewed : roll < 0.95 ? EventKind.CartItemAdded : EventKind.FavoriteAdded, at, (ulong)i, buyer, seller, category);
         }
+
+        store = new InMemoryStateStore(sellers, categories, capacity: 200_000);
     }
 
     [Benchmark(OperationsPerInvoke = EventCount)]
     public long ApplyPreParsedEvents()
     {
         var sink = new CountingSink();
-        var task = new SegmentTask(new SegmentPolicy(), new InMemoryStateStore(sellers, categories, 200_000), sink, sellers, categories);
+        store.Clear();
+        var task = new SegmentTask(new SegmentPolicy(), store, sink, sellers, categories);
         foreach (var e in events)
         {
             task.Apply(e);

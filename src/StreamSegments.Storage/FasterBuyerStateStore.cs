@@ -22,6 +22,12 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private const byte BuyerKey = (byte)'B';
     private const byte CatalogKey = (byte)'C';
 
+    // Each prefetch of a batch reads into a slot of its own: a record already in memory is copied there and
+    // dropped, instead of into memory rented from a pool. A pending read completes into its slot (or into rented
+    // memory when larger), so slots are reused only by the next batch; a batch larger than the slots rents.
+    private const int PrefetchSlots = 1024;
+    private const int PrefetchSlotBytes = 512;
+
     private readonly IDevice logDevice;
     private readonly FasterKV<SpanByte, SpanByte> store;
     private readonly ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, Empty, BuyerRecordFunctions> session;
@@ -33,6 +39,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private byte[] keyBuffer = GC.AllocateUninitializedArray<byte>(256, pinned: true);
     private readonly byte[] readBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
     private byte[] valueBuffer = GC.AllocateUninitializedArray<byte>(16 * 1024, pinned: true);
+    private readonly byte[] prefetchBuffer = GC.AllocateUninitializedArray<byte>(PrefetchSlots * PrefetchSlotBytes, pinned: true);
+    private int nextPrefetchSlot;
     private readonly Dictionary<byte[], byte[]?> prefetched = new(ByteArrayComparer.Instance);
     private readonly Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> prefetchedById;
     private int pendingPrefetches;
@@ -108,13 +116,16 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     {
         prefetched.Clear();
         pendingPrefetches = 0;
+        nextPrefetchSlot = 0;
     }
 
     /// <summary>Issues the read of one buyer; a record already in memory needs none and is left alone.</summary>
     public void Prefetch(ReadOnlySpan<byte> buyerId)
     {
         var key = Key(BuyerKey, buyerId, default);
-        var output = default(SpanByteAndMemory);
+        var output = nextPrefetchSlot < PrefetchSlots
+            ? new SpanByteAndMemory(SpanByte.FromFixedSpan(prefetchBuffer.AsSpan(nextPrefetchSlot++ * PrefetchSlotBytes, PrefetchSlotBytes)))
+            : default;
         var status = session.Read(ref key, ref output);
         if (status.IsPending)
         {

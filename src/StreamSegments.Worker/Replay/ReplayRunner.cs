@@ -73,7 +73,6 @@ public sealed partial class ReplayRunner(
             var sinceCheckpoint = 0;
             var nextProgress = stopwatch.Elapsed + ProgressInterval;
             var latest = task.Clock.Now;
-            var timerBuyers = new byte[LineBatch.Capacity * 2][];
             while (batch.Fill(reader, parser, asOf, counters))
             {
                 // Buyers of the whole batch, and those whose timers will fire before its last event, are read
@@ -85,10 +84,9 @@ public sealed partial class ReplayRunner(
                     latest = Math.Max(latest, e.OccurredAt);
                 }
 
-                var due = latest == EventTime.None ? 0 : task.Timers.PeekDue(latest - 1, timerBuyers);
-                foreach (var buyerId in timerBuyers.AsSpan(0, due))
+                if (latest != EventTime.None)
                 {
-                    store.Prefetch(buyerId);
+                    task.Timers.PeekDue(latest - 1, LineBatch.Capacity * 2, store, static (buyerId, store) => store.Prefetch(buyerId));
                 }
 
                 store.CompletePrefetch();
@@ -144,7 +142,7 @@ public sealed partial class ReplayRunner(
             await Console.Error.WriteLineAsync(
                 $"replay: {counters.Lines} lines, {counters.Task.EventsApplied} events applied, {counters.Task.DuplicateEvents + counters.Task.DuplicateOrders} duplicates, " +
                 $"{counters.Rejected} rejected, {counters.AfterAsOf} after as-of, {counters.Task.SegmentChanges} changes, " +
-                $"{counters.Task.CategoryInterestChanges} category changes, {counters.SnapshotRows} snapshot rows ({snapshotTime.TotalSeconds:F2} s), " +
+                $"{counters.Task.CategoryInterestChanges} category changes, {counters.Task.TimersFired} timers fired, {counters.SnapshotRows} snapshot rows ({snapshotTime.TotalSeconds:F2} s), " +
                 $"{elapsed.TotalSeconds:F2} s, {processed / Math.Max(elapsed.TotalSeconds, 1e-9):F0} events/s");
             return counters;
         }
