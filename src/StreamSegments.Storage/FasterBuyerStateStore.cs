@@ -91,6 +91,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Size of the log from its begin to its tail (live and superseded records, in memory and on disk).</summary>
     public long LogBytes => store.Log.TailAddress - store.Log.BeginAddress;
 
+    /// <summary>Address just past the newest record of the log: grows by the bytes written.</summary>
+    public long TailAddress => store.Log.TailAddress;
+
     /// <summary>Bytes of the hash index (always in memory).</summary>
     public long IndexBytes => geometry.IndexBuckets * 64;
 

@@ -78,6 +78,9 @@ internal sealed class PartitionTask : IDisposable
 
     public long LastCheckpointAt { get; set; }
 
+    /// <summary>The store's log tail at the newest checkpoint (or at restore): what the next one makes durable starts there.</summary>
+    public long CheckpointedTailAddress { get; set; }
+
     public bool CheckpointedSinceCommit { get; set; } = true;
 
     public string CurrentCommitId => CommitMarker.CommitId(Partition, Epoch, Sequence + 1);
@@ -85,6 +88,17 @@ internal sealed class PartitionTask : IDisposable
     public void Assign(int topic) => assigned[topic] = true;
 
     public bool IsAssigned(int topic) => assigned[topic];
+
+    /// <summary>The input partition was read to its end and nothing arrived since.</summary>
+    public bool IsAtEnd(int topic) => atEnd[topic];
+
+    /// <summary>Record timestamp (ms) of the oldest buffered record of input <paramref name="topic"/>, if any.</summary>
+    public bool TryPeekTimestamp(int topic, out long timestamp)
+    {
+        var found = buffers[topic].TryPeek(out var head);
+        timestamp = found ? head!.Message.Timestamp.UnixTimestampMs : 0;
+        return found;
+    }
 
     public int BufferedFor(int topic) => buffers[topic].Count;
 

@@ -65,7 +65,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// </summary>
     public long LastProgressTicks => Volatile.Read(ref lastProgressTicks);
 
+    /// <summary>A task is being restored (checkpoint recovery, changelog tail, store scan): long, and progress all the same.</summary>
+    public bool IsRestoring => Volatile.Read(ref restoring);
+
     private bool ready;
+    private bool restoring;
     private long lastProgressTicks = Environment.TickCount64;
     private long batchRecords;
     private long batchDeadLetters;
@@ -137,6 +141,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
 
             tasks.Clear();
+            telemetry.EndBatch(null);
             telemetry.Publish([]);
             Volatile.Write(ref ready, false);
         }
@@ -208,7 +213,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         task.LastTimestamps[topic] = record.Message.Timestamp.UnixTimestampMs;
         task.Dirty = true;
         batchRecords++;
-        telemetry.Batch(record.Message.Headers is { Count: > 0 } inputHeaders
+        telemetry.Batch(telemetry.Tracing && record.Message.Headers is { Count: > 0 } inputHeaders
             && inputHeaders.TryGetLastBytes(SegmentStreamTelemetry.TraceParentHeader, out var traceParent) ? traceParent : default);
         var value = record.Message.Value ?? [];
         if (value.Length > EventParser.MaxEventBytes)
@@ -321,6 +326,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         var started = monotonic.ElapsedMilliseconds;
+        var startedAt = Stopwatch.GetTimestamp();
         var markerOffsets = new Dictionary<int, long>();
         var dirty = tasks.Values.Where(t => t.Dirty).ToList();
         foreach (var task in dirty)
@@ -363,7 +369,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         Counters.Commits++;
         Counters.RecordsProduced += records;
         Counters.LastCommitDurationMs = monotonic.ElapsedMilliseconds - started;
-        telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), Counters.LastCommitDurationMs / 1000.0, time.GetUtcNow().ToUnixTimeMilliseconds());
+        telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), Stopwatch.GetElapsedTime(startedAt).TotalSeconds, time.GetUtcNow().ToUnixTimeMilliseconds());
         batchRecords = 0;
         batchDeadLetters = 0;
     }
@@ -381,6 +387,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     continue;
                 }
 
+                // Read to its end: the watermark may still be past the last record (a transactional producer's
+                // commit marker takes an offset), which is not lag.
+                if (task.IsAtEnd(topic) && task.BufferedFor(topic) == 0)
+                {
+                    task.Readings.Lag(topic, 0, 0);
+                    continue;
+                }
+
                 // Cached by the client from fetch responses: no request to the broker.
                 var high = consumer!.GetWatermarkOffsets(new TopicPartition(options.Topics.Inputs[topic], task.Partition)).High;
                 if (high == Offset.Unset)
@@ -388,9 +402,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     continue;
                 }
 
-                var next = task.NextOffsets[topic];
-                var lag = Math.Max(0, high.Value - Math.Max(next, 0));
-                task.Readings.Lag(topic, lag, lag > 0 && next >= 0 ? Math.Max(0, wallNow - task.LastTimestamps[topic]) : 0);
+                // Behind by the age of the oldest record not yet processed: the buffered head, or else (not fetched
+                // yet) at least the last one processed; unknown when nothing was processed since the task started.
+                var lag = Math.Max(0, high.Value - Math.Max(task.NextOffsets[topic], 0));
+                var oldest = task.TryPeekTimestamp(topic, out var head) ? head : task.LastTimestamps[topic];
+                task.Readings.Lag(topic, lag, lag == 0 ? 0 : oldest > 0 ? Math.Max(0, wallNow - oldest) : -1);
             }
 
             if (task.Engine.Clock.HasStarted)
@@ -417,6 +433,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private void Checkpoint(PartitionTask task)
     {
         var started = monotonic.ElapsedMilliseconds;
+        var startedAt = Stopwatch.GetTimestamp();
         var marker = task.CurrentMarker.Serialize();
         var cookie = new byte[8 + marker.Length];
         BinaryPrimitives.WriteInt64LittleEndian(cookie, task.NextChangelogOffset);
@@ -428,15 +445,18 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         task.LastCheckpointAt = monotonic.ElapsedMilliseconds;
         task.CheckpointedSinceCommit = true;
         Counters.Checkpoints++;
-        span?.SetTag("streamsegments.checkpoint.size", task.Store.LogBytes);
-        task.Readings.Checkpointed(task.Store.LogBytes);
-        telemetry.Checkpointed(task.Partition, (task.LastCheckpointAt - started) / 1000.0);
+        var bytes = task.Store.TailAddress - task.CheckpointedTailAddress;
+        task.CheckpointedTailAddress = task.Store.TailAddress;
+        span?.SetTag("streamsegments.checkpoint.size", bytes);
+        task.Readings.Checkpointed(bytes);
+        telemetry.Checkpointed(task.Partition, Stopwatch.GetElapsedTime(startedAt).TotalSeconds);
         LogCheckpointed(task.Partition, task.NextChangelogOffset, task.LastCheckpointAt - started);
     }
 
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> assigned)
     {
         Volatile.Write(ref ready, false);
+        Volatile.Write(ref restoring, true);
         var result = new List<TopicPartitionOffset>();
         foreach (var group in assigned.GroupBy(p => p.Partition.Value).OrderBy(g => g.Key))
         {
@@ -460,6 +480,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
+        Volatile.Write(ref restoring, false);
         Volatile.Write(ref ready, true);
         LogAssigned(string.Join(",", tasks.Keys));
         return result;
@@ -467,6 +488,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private void OnRevoked(List<TopicPartitionOffset> revoked)
     {
+        // Not ready until the group has handed out the partitions again (this is also how the instance leaves).
+        Volatile.Write(ref ready, false);
         // Everything processed so far is committed while this instance still owns the partitions.
         FollowWallClock();
         Commit();
@@ -491,12 +514,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         // Another instance may own them already: nothing uncommitted may be published, and local state is ahead
         // of the changelog, so it is dropped (the next restore starts from the last checkpoint).
+        Volatile.Write(ref ready, false);
         if (producer!.InTransaction)
         {
             telemetry.Aborted(tasks.Values, "partitions-lost");
         }
 
         producer.Abort();
+        batchRecords = 0;
+        batchDeadLetters = 0;
         foreach (var number in lost.Select(p => p.Partition.Value).Distinct().ToList())
         {
             if (tasks.Remove(number, out var task))
@@ -512,6 +538,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private PartitionTask Restore(int partition)
     {
         var started = monotonic.ElapsedMilliseconds;
+        var startedAt = Stopwatch.GetTimestamp();
         using var span = telemetry.Traces.StartActivity("restore");
         span?.SetTag("streamsegments.task", partition);
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
@@ -562,11 +589,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             NextChangelogOffset = restored.NextChangelogOffset,
             LastCheckpointAt = monotonic.ElapsedMilliseconds,
+            CheckpointedTailAddress = store.TailAddress,
         };
         store.RestoreInto(task.Engine, task.Readings.Restored);
         Counters.Restores++;
         Counters.RecordsRestored += restored.RecordsApplied;
-        telemetry.Restored(partition, (monotonic.ElapsedMilliseconds - started) / 1000.0, restored.RecordsApplied);
+        telemetry.Restored(partition, Stopwatch.GetElapsedTime(startedAt).TotalSeconds, restored.RecordsApplied);
         span?.SetTag("streamsegments.changelog.offset", from);
         span?.SetTag("streamsegments.restore.records", restored.RecordsApplied);
         span?.SetTag("streamsegments.restore.dropped", restored.RecordsDropped);

@@ -30,7 +30,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
     public const int MaxLinksPerBatch = 64;
 
     private const int Kinds = 7; // EventKind values 1..6, and 0 for a record that did not parse
-    private const int Segments = 8; // Segment.None .. Segment.Sleeping: the direct segments
+    private const int Segments = TaskReadings.DirectSegments;
 
     // Seconds: sub-second for live traffic, up to days for a replay of old topics (event time is the producer's).
     private static readonly double[] LatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400];
@@ -55,7 +55,6 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private TaskReadings[] tasks = [];
     private Activity? batch;
     private bool batchStarted;
-    private bool batchCommitted;
     private int batchLinks;
 
     /// <param name="meters">The host's meter factory; null creates the meter directly (tests, benchmarks).</param>
@@ -95,13 +94,13 @@ public sealed class SegmentStreamTelemetry : IDisposable
             "Duration of a commit: changelog, flush, markers, offsets and the transaction commit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         aborts = meter.CreateCounter<long>("streamsegments.commit.aborts", "{transaction}",
-            "Transactions aborted (partitions lost, or a failed commit).");
+            "Transactions aborted because partitions were lost (a failed commit ends the process instead).");
         checkpointDuration = meter.CreateHistogram("streamsegments.checkpoint.duration", "s",
             "Duration of a task's FASTER checkpoint.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         meter.CreateObservableGauge("streamsegments.checkpoint.size", ObserveCheckpointSize, "By",
-            "Log bytes the task's newest checkpoint made durable.");
+            "Log bytes the task's newest checkpoint made durable (appended since the one before).");
         meter.CreateObservableGauge("streamsegments.checkpoint.age", ObserveCheckpointAge, "s",
-            "Time since the task's newest checkpoint (a restore reads the changelog written since).");
+            "Age of the task's oldest commit that no checkpoint covers yet (what a restore would replay from the changelog); 0 when none.");
         restoreDuration = meter.CreateHistogram("streamsegments.restore.duration", "s",
             "Duration of a task's restore: local checkpoint, then the changelog tail.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
@@ -113,6 +112,8 @@ public sealed class SegmentStreamTelemetry : IDisposable
             "The task's state store in memory: hash index plus the in-memory part of the log.");
         meter.CreateObservableGauge("streamsegments.state.disk.size", ObserveDisk, "By",
             "The task's state store log from its begin address to its tail (what lives on disk once flushed).");
+        meter.CreateObservableGauge("streamsegments.tasks", () => Volatile.Read(ref tasks).Length, "{task}",
+            "Tasks (partition numbers) this instance runs; reported from start, so its absence means the worker is gone.");
     }
 
     public static string Version { get; } = typeof(SegmentStreamTelemetry).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -140,6 +141,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
 
     internal void RecordRejected(string topic, string reason) =>
         rejected.Add(1, new("error.type", reason), new("messaging.destination.name", topic), system);
+
+    /// <summary>Whether anyone records spans: reading an input's trace context is worth it only then.</summary>
+    internal bool Tracing => Traces.HasListeners();
 
     /// <summary>
     /// Starts the span of the batch the next commit closes, if nobody has yet; the input's producing trace, when the
@@ -199,9 +203,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
             span.SetTag("streamsegments.dead_letters", summary.DeadLetters);
             span.SetTag("streamsegments.tasks", committed.Count);
             span.SetTag("streamsegments.records_produced", summary.RecordsProduced);
-            batchCommitted = true;
-            EndBatch(null);
         }
+
+        EndBatch(null, committed: true);
     }
 
     /// <summary>The open transaction was aborted: nothing it published is counted.</summary>
@@ -217,10 +221,14 @@ public sealed class SegmentStreamTelemetry : IDisposable
         EndBatch(reason);
     }
 
-    /// <summary>Ends a batch span that failed, or that committed nothing (then it is not exported: no batch happened).</summary>
-    internal void EndBatch(string? error)
+    /// <summary>
+    /// Ends the open batch's span (whether sampled or not, so the next batch starts a new one): failed with
+    /// <paramref name="error"/>, or committed, or neither (nothing happened: then it is not exported).
+    /// </summary>
+    internal void EndBatch(string? error, bool committed = false)
     {
         batchStarted = false;
+        BatchTraceParent = null;
         if (batch is null)
         {
             return;
@@ -230,7 +238,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
         {
             batch.SetStatus(ActivityStatusCode.Error, error);
         }
-        else if (!batchCommitted)
+        else if (!committed)
         {
             // Exporters skip activities that are not recorded; this is how a started span is dropped.
             batch.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
@@ -239,8 +247,6 @@ public sealed class SegmentStreamTelemetry : IDisposable
 
         batch.Dispose();
         batch = null;
-        batchCommitted = false;
-        BatchTraceParent = null;
     }
 
     internal void Checkpointed(int task, double seconds) =>
@@ -252,9 +258,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
         restoredRecords.Add(records, new KeyValuePair<string, object?>("streamsegments.task", task));
     }
 
+    /// <summary>Disposes the meter and activity source; the loop ends its open batch itself (<see cref="EndBatch"/>).</summary>
     public void Dispose()
     {
-        EndBatch(null);
         Traces.Dispose();
         meter.Dispose();
     }
@@ -327,7 +333,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
         {
             for (var topic = 0; topic < inputs.Count; topic++)
             {
-                if (task.LagRecords(topic) >= 0)
+                if (task.LagMs(topic) >= 0)
                 {
                     yield return new(task.LagMs(topic) / 1000.0, system, group, new("messaging.destination.name", inputs[topic]), Partition(task));
                 }
@@ -340,7 +346,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private IEnumerable<Measurement<long>> ObserveCheckpointSize() => Observe(t => t.CheckpointBytes);
 
     private IEnumerable<Measurement<double>> ObserveCheckpointAge() =>
-        Observe<double>(t => (Environment.TickCount64 - t.CheckpointedAtTicks) / 1000.0);
+        Observe<double>(t => t.UncheckpointedSinceTicks is { } since ? (Environment.TickCount64 - since) / 1000.0 : 0);
 
     private IEnumerable<Measurement<long>> ObserveBuyers() => Observe<long>(t => t.Buyers);
 

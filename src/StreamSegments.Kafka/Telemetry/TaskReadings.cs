@@ -1,4 +1,3 @@
-using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
 using StreamSegments.Core.State;
 
@@ -10,7 +9,10 @@ namespace StreamSegments.Kafka.Telemetry;
 /// </summary>
 internal sealed class TaskReadings
 {
-    private const int Segments = 8;
+    /// <summary>Segment.None through Segment.Sleeping: the segments a pair's changes move between.</summary>
+    public const int DirectSegments = (int)Segment.Sleeping + 1;
+
+    private const int Segments = DirectSegments;
 
     private readonly long[] pairs = new long[Segments];
     private readonly long[] uncommittedChanges = new long[Segments * Segments];
@@ -19,7 +21,7 @@ internal sealed class TaskReadings
     private readonly long[] lagMs;
     private long clockLagMs = long.MinValue;
     private long checkpointBytes = -1;
-    private long checkpointedAtTicks = Environment.TickCount64;
+    private long uncheckpointedSinceTicks = -1;
     private long buyers;
     private long memoryBytes;
     private long diskBytes;
@@ -29,7 +31,7 @@ internal sealed class TaskReadings
         Task = task;
         PartitionId = task.ToString(System.Globalization.CultureInfo.InvariantCulture);
         lagRecords = Enumerable.Repeat(-1L, inputTopics).ToArray();
-        lagMs = new long[inputTopics];
+        lagMs = Enumerable.Repeat(-1L, inputTopics).ToArray();
     }
 
     public int Task { get; }
@@ -40,7 +42,8 @@ internal sealed class TaskReadings
 
     public long? CheckpointBytes => Volatile.Read(ref checkpointBytes) is var bytes && bytes >= 0 ? bytes : null;
 
-    public long CheckpointedAtTicks => Volatile.Read(ref checkpointedAtTicks);
+    /// <summary><see cref="Environment.TickCount64"/> of the oldest commit no checkpoint covers yet; null when there is none.</summary>
+    public long? UncheckpointedSinceTicks => Volatile.Read(ref uncheckpointedSinceTicks) is var since && since >= 0 ? since : null;
 
     public long Buyers => Volatile.Read(ref buyers);
 
@@ -53,6 +56,7 @@ internal sealed class TaskReadings
     /// <summary>Records of input <paramref name="topic"/> not yet processed; -1 while unknown (not assigned, or no fetch yet).</summary>
     public long LagRecords(int topic) => Volatile.Read(ref lagRecords[topic]);
 
+    /// <summary>How far input <paramref name="topic"/> is behind, in ms; -1 while unknown.</summary>
     public long LagMs(int topic) => Volatile.Read(ref lagMs[topic]);
 
     /// <summary>A restored buyer: its pairs count towards the segment they were last published as.</summary>
@@ -83,8 +87,15 @@ internal sealed class TaskReadings
     public void BuyerRemoved() => buyers--;
 
     /// <summary>Adds what this task published in the committed transaction to the worker's totals; returns how many changes that was.</summary>
-    public (long SegmentChanges, long CategoryInterestChanges) FoldCommitted(long[] segmentChanges, long[] interestChanges) =>
-        (Fold(uncommittedChanges, segmentChanges), Fold(uncommittedInterest, interestChanges));
+    public (long SegmentChanges, long CategoryInterestChanges) FoldCommitted(long[] segmentChanges, long[] interestChanges)
+    {
+        if (Volatile.Read(ref uncheckpointedSinceTicks) < 0)
+        {
+            Volatile.Write(ref uncheckpointedSinceTicks, Environment.TickCount64);
+        }
+
+        return (Fold(uncommittedChanges, segmentChanges), Fold(uncommittedInterest, interestChanges));
+    }
 
     public void DiscardUncommitted()
     {
@@ -109,7 +120,7 @@ internal sealed class TaskReadings
     public void Checkpointed(long bytes)
     {
         Volatile.Write(ref checkpointBytes, bytes);
-        Volatile.Write(ref checkpointedAtTicks, Environment.TickCount64);
+        Volatile.Write(ref uncheckpointedSinceTicks, -1);
     }
 
     private static long Fold(long[] uncommitted, long[] totals)
@@ -127,37 +138,4 @@ internal sealed class TaskReadings
 
         return folded;
     }
-}
-
-/// <summary>
-/// The task's FASTER store as the engine sees it, counting buyers on the way: the engine loads a buyer before it
-/// saves or deletes it, so a save after a missed load is a new buyer and a delete after a found one a removal.
-/// </summary>
-internal sealed class BuyerCountingStore(IBuyerStateStore store, TaskReadings readings) : IBuyerStateStore
-{
-    private bool loadedExisting;
-
-    public bool TryLoad(ReadOnlySpan<byte> buyerId, BuyerState state) => loadedExisting = store.TryLoad(buyerId, state);
-
-    public void Save(BuyerState state)
-    {
-        store.Save(state);
-        if (!loadedExisting)
-        {
-            readings.BuyerAdded();
-            loadedExisting = true;
-        }
-    }
-
-    public void Delete(ReadOnlySpan<byte> buyerId)
-    {
-        store.Delete(buyerId);
-        if (loadedExisting)
-        {
-            readings.BuyerRemoved();
-            loadedExisting = false;
-        }
-    }
-
-    public void SaveCatalogEntry(int seller, int category) => store.SaveCatalogEntry(seller, category);
 }

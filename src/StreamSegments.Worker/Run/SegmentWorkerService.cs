@@ -25,8 +25,10 @@ public sealed partial class SegmentWorkerService(
 
     public SegmentStreamProcessor? Processor { get; private set; }
 
-    /// <summary>The loop stopped on an error (the application is stopping with exit code 1).</summary>
-    public bool Failed { get; private set; }
+    /// <summary>The loop stopped on an error (the application is stopping with exit code 1); read by the liveness probe.</summary>
+    public bool Failed => Volatile.Read(ref failed);
+
+    private bool failed;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,7 +46,7 @@ public sealed partial class SegmentWorkerService(
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogFailed(ex);
-                    Failed = true;
+                    Volatile.Write(ref failed, true);
                     Environment.ExitCode = 1;
                     lifetime.StopApplication();
                 }

@@ -24,6 +24,11 @@ public sealed class WorkerLivenessCheck(SegmentWorkerService worker, IOptions<Te
             return Task.FromResult(HealthCheckResult.Unhealthy("the processing loop stopped on an error"));
         }
 
+        if (processor.IsRestoring)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("restoring"));
+        }
+
         var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - processor.LastProgressTicks);
         return Task.FromResult(silentFor.TotalSeconds > options.Value.LivenessTimeoutSeconds
             ? HealthCheckResult.Unhealthy($"the processing loop has made no progress for {silentFor.TotalSeconds:F0} s")

@@ -20,6 +20,7 @@ namespace StreamSegments.Kafka.Tests.Telemetry;
 /// The worker over the scenario-small fixture with OpenTelemetry's in-memory exporters: each key metric must carry
 /// the value the fixture (or the outputs actually published) gives, not merely exist.
 /// </summary>
+[Collection(TelemetryCollection.Name)]
 public sealed class SegmentStreamTelemetryTests : IDisposable
 {
     private const int TracedEvery = 97;
@@ -161,6 +162,29 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         Assert.True(readyWhileRunning);
     }
 
+    [Fact]
+    public void Batches_are_traced_once_a_listener_arrives_and_after_one_its_sampler_dropped()
+    {
+        using var telemetry = new SegmentStreamTelemetry(null, scenario.Options());
+        void CommitBatch(int records)
+        {
+            telemetry.Batch(default);
+            telemetry.Committed([], new CommitSummary(Records: records, DeadLetters: 0, RecordsProduced: records), 0.01, 0);
+        }
+
+        CommitBatch(1); // nobody listens yet
+        var spans = new List<Activity>();
+        var sampler = new DropFirstBatchSampler();
+        using var tracerProvider = Sdk.CreateTracerProviderBuilder().AddSource(SegmentStreamTelemetry.ActivitySourceName)
+            .SetSampler(sampler).AddInMemoryExporter(spans).Build();
+        CommitBatch(2); // dropped by the sampler
+        CommitBatch(3);
+
+        Assert.True(sampler.Dropped);
+        var traced = Assert.Single(spans, s => s.OperationName == "process batch");
+        Assert.Equal(3L, traced.GetTagItem("messaging.batch.message_count"));
+    }
+
     public void Dispose() => scenario.Dispose();
 
     private static List<MetricSnapshot> Collect(MeterProvider provider, List<MetricSnapshot> exported)
@@ -227,4 +251,31 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
 
         return buyers;
     }
+}
+
+/// <summary>Drops the first batch span, samples everything else (as a ratio sampler would, sometimes).</summary>
+internal sealed class DropFirstBatchSampler : Sampler
+{
+    public bool Dropped { get; private set; }
+
+    public override SamplingResult ShouldSample(in SamplingParameters samplingParameters)
+    {
+        if (!Dropped && samplingParameters.Name == "process batch")
+        {
+            Dropped = true;
+            return new SamplingResult(SamplingDecision.Drop);
+        }
+
+        return new SamplingResult(SamplingDecision.RecordAndSample);
+    }
+}
+
+/// <summary>
+/// A listener subscribes to the meter and activity source by name, so it would also hear the workers of tests running
+/// in parallel: these tests run alone.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "telemetry (runs alone)";
 }
