@@ -79,6 +79,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             IsolationLevel = IsolationLevel.ReadCommitted,
             EnablePartitionEof = true,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+
+            // A fetch that finds nothing new waits this long on the broker. A real broker answers as soon as a
+            // record arrives, so a short wait only adds empty fetches while idle (at most 20/s); the embedded
+            // broker always waits it out, and librdkafka's default (500 ms) then delays every record arriving
+            // during the wait by up to half a second (ARCHITECTURE.md, "Latency").
+            FetchWaitMaxMs = 50,
         }))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
@@ -164,7 +170,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         foreach (var task in tasks.Values)
         {
             var processed = 0;
-            while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, out var topic, out var record))
+            while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
             {
                 Apply(task, topic, record);
                 processed++;
@@ -420,7 +426,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var started = monotonic.ElapsedMilliseconds;
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
-        var end = ChangelogRestore.EndOffset(changelogReader!, changelog);
+        var bounds = ChangelogRestore.Bounds(changelogReader!, changelog);
+        var end = bounds.High.Value;
         var taskOptions = stateOptions;
 
         var sellers = new SymbolTable();
@@ -459,7 +466,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             (from, marker) = (0, null);
         }
 
-        var restored = ChangelogRestore.Run(changelogReader!, changelog, from, marker, store, stopping);
+        var restored = ChangelogRestore.Run(changelogReader!, changelog, bounds, from, marker, store, stopping);
         var sink = new TaskChangeSink(producer!, options.Topics);
         var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
         {
