@@ -43,7 +43,7 @@ public sealed class WorkerProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static WorkerProcess Start(KafkaScenario scenario, string instanceId, string stateDirectory)
+    public static WorkerProcess Start(KafkaScenario scenario, string instanceId, string stateDirectory, params string[] extraArguments)
     {
         return new WorkerProcess(WorkerExecutable.Start(
         [
@@ -54,6 +54,7 @@ public sealed class WorkerProcess : IDisposable
             // A killed member must leave the group quickly, or its successor waits for it.
             "--Kafka:Client:session.timeout.ms", "6000", "--Kafka:Client:heartbeat.interval.ms", "500",
             "--Logging:LogLevel:Default", "Warning", "--Logging:LogLevel:StreamSegments", "Information",
+            .. extraArguments,
         ]));
     }
 
