@@ -177,7 +177,7 @@ internal sealed class PartitionTask : IDisposable
     public void WriteChangelog(OutputProducer producer, string changelogTopic)
     {
         var destination = new TopicPartition(changelogTopic, Partition);
-        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, Sink.Headers(), null));
+        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, Sink.CommitHeaders(), null));
     }
 
     /// <summary>
@@ -187,7 +187,7 @@ internal sealed class PartitionTask : IDisposable
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
         var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone());
-        producer.Produce(new TopicPartition(changelogTopic, Partition), CommitMarker.Key, marker.Serialize(), Sink.Headers(), report =>
+        producer.Produce(new TopicPartition(changelogTopic, Partition), CommitMarker.Key, marker.Serialize(), Sink.CommitHeaders(), report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
             {

@@ -21,6 +21,8 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         p => p.Value);
 
     private Utf8JsonWriter? json;
+    private Headers? commitHeaders;
+    private long commitHeadersSequence;
 
     public PartitionTask Task { get; set; } = null!;
 
@@ -35,18 +37,18 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         ChangeMessages.WriteSegmentChange(writer, change);
         var value = End();
         var key = change.BuyerId.ToArray();
-        producer.Produce(topics.SegmentChanges, key, value, Headers());
+        producer.Produce(topics.SegmentChanges, key, value, CommitHeaders());
         if (routes.Count > 0)
         {
             string? left = null;
             if (change.From != Segment.None && routes.TryGetValue(change.From, out left))
             {
-                producer.Produce(left, key, value, Headers());
+                producer.Produce(left, key, value, CommitHeaders());
             }
 
             if (change.To != Segment.None && routes.TryGetValue(change.To, out var entered) && entered != left)
             {
-                producer.Produce(entered, key, value, Headers());
+                producer.Produce(entered, key, value, CommitHeaders());
             }
         }
 
@@ -58,14 +60,30 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
     {
         var writer = Begin();
         ChangeMessages.WriteCategoryInterestChange(writer, change);
-        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), Headers());
+        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), CommitHeaders());
         CategoryInterestChanges++;
         Task.Dirty = true;
     }
 
     public void Dispose() => json?.Dispose();
 
+    /// <summary>New headers naming the open commit, for a caller that adds its own (dead letters).</summary>
     public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+
+    /// <summary>
+    /// The open commit's headers, shared by every record of the commit that adds none (the client copies headers
+    /// when a record is produced): one allocation per commit instead of per record. Never modify them.
+    /// </summary>
+    public Headers CommitHeaders()
+    {
+        if (commitHeaders is null || commitHeadersSequence != Task.Sequence)
+        {
+            commitHeaders = Headers();
+            commitHeadersSequence = Task.Sequence;
+        }
+
+        return commitHeaders;
+    }
 
     private Utf8JsonWriter Begin()
     {
