@@ -345,7 +345,7 @@ public static class KafkaWorkerBenchmark
             await Task.Delay(100);
         }
 
-        var latencies = new List<double>();
+        var latencies = new List<(DateTimeOffset At, double Ms)>();
         var reader = new Thread(() =>
         {
             using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
@@ -368,7 +368,7 @@ public static class KafkaWorkerBenchmark
                         var at = DateTimeOffset.Parse(doc.RootElement.GetProperty("effectiveAt").GetString()!, CultureInfo.InvariantCulture);
                         lock (latencies)
                         {
-                            latencies.Add((DateTimeOffset.UtcNow - at).TotalMilliseconds);
+                            latencies.Add((at, (DateTimeOffset.UtcNow - at).TotalMilliseconds));
                         }
                     }
                 }
@@ -376,6 +376,11 @@ public static class KafkaWorkerBenchmark
         });
         reader.Start();
 
+        // The first seconds hold the group's first fetches, JIT and the catch-up after them (p99 ~1 s at 2,000/s
+        // while the rest of the run stays near 110 ms); the steady state is what is asked for, so events of the
+        // warm-up are reported apart.
+        var warmUp = TimeSpan.FromSeconds(Math.Min(5, seconds / 4.0));
+        var measureFrom = DateTimeOffset.UtcNow + warmUp;
         var demo = new DemoTraffic(new DemoOptions { HistoryEvents = 0, EventsPerSecond = rate, Buyers = 200_000, Sellers = 200 }, topics, broker.BootstrapServers, TimeProvider.System, NullLogger<DemoTraffic>.Instance);
         using (var run = new CancellationTokenSource(TimeSpan.FromSeconds(seconds)))
         {
@@ -394,11 +399,12 @@ public static class KafkaWorkerBenchmark
         worker.Join();
         FasterBuyerStateStore.DeleteDirectory(state);
 
-        // The first seconds include the group's first join; the steady state is what is asked for.
-        var steady = latencies.Skip(latencies.Count / 10).Order().ToList();
+        var steady = latencies.Where(l => l.At >= measureFrom).Select(l => l.Ms).Order().ToList();
+        var all = latencies.Select(l => l.Ms).Order().ToList();
         Console.WriteLine(
-            $"latency at {rate} events/s for {seconds} s, {partitions} partitions ({demo.Produced} events, {steady.Count} event-caused changes after the first 10%): " +
-            $"p50 {Percentile(steady, 0.5):F0} ms, p99 {Percentile(steady, 0.99):F0} ms, max {steady.LastOrDefault():F0} ms");
+            $"latency at {rate} events/s for {seconds} s, {partitions} partitions ({demo.Produced} events, {steady.Count} event-caused changes after a {warmUp.TotalSeconds:F0} s warm-up): " +
+            $"p50 {Percentile(steady, 0.5):F0} ms, p99 {Percentile(steady, 0.99):F0} ms, max {steady.LastOrDefault():F0} ms " +
+            $"(whole run incl. warm-up: p50 {Percentile(all, 0.5):F0} ms, p99 {Percentile(all, 0.99):F0} ms)");
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, p * sorted.Count)];

@@ -84,6 +84,74 @@ public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
         return advertised;
     }
 
+    /// <summary>
+    /// Fault injection: the broker closes its connections and refuses new ones until <see cref="SetBrokerUp"/>
+    /// (clients see a broker outage and reconnect).
+    /// </summary>
+    public void SetBrokerDown(int brokerId = 1)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_down(cluster, brokerId), "set_down");
+    }
+
+    public void SetBrokerUp(int brokerId = 1)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_up(cluster, brokerId), "set_up");
+    }
+
+    /// <summary>Fault injection: every response of the broker is delayed by <paramref name="roundTrip"/> (zero removes the delay).</summary>
+    public void SetRoundTripTime(TimeSpan roundTrip, int brokerId = 1)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_rtt(cluster, brokerId, (int)roundTrip.TotalMilliseconds), "set_rtt");
+    }
+
+    /// <summary>
+    /// Fault injection: the next requests of kind <paramref name="api"/> (from any client) fail with these errors,
+    /// one each, in order; later ones are served normally.
+    /// </summary>
+    public void PushRequestErrors(KafkaApi api, params Confluent.Kafka.ErrorCode[] errors)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(errors);
+        RdKafkaNative.rd_kafka_mock_push_request_errors_array(cluster, (short)api, (nuint)errors.Length, errors.Select(e => (int)e).ToArray());
+    }
+
+    /// <summary>Starts recording the requests the broker receives (see <see cref="CountRequests"/>).</summary>
+    public void StartRequestTracking()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        RdKafkaNative.rd_kafka_mock_start_request_tracking(cluster);
+    }
+
+    /// <summary>How many requests of kind <paramref name="api"/> the broker received since tracking started.</summary>
+    public int CountRequests(KafkaApi api)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var requests = RdKafkaNative.rd_kafka_mock_get_requests(cluster, out var count);
+        try
+        {
+            var matching = 0;
+            for (var i = 0; i < (int)count; i++)
+            {
+                if (RdKafkaNative.rd_kafka_mock_request_api_key(Marshal.ReadIntPtr(requests, i * IntPtr.Size)) == (short)api)
+                {
+                    matching++;
+                }
+            }
+
+            return matching;
+        }
+        finally
+        {
+            if (requests != 0)
+            {
+                RdKafkaNative.rd_kafka_mock_request_destroy_array(requests, count);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (forwarder is not null)
@@ -108,6 +176,14 @@ public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
         RdKafkaNative.rd_kafka_destroy(handle);
     }
 
+    private static void CheckCall(int error, string call)
+    {
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"rd_kafka_mock_broker_{call} failed: {Marshal.PtrToStringUTF8(RdKafkaNative.rd_kafka_err2str(error))}");
+        }
+    }
+
     private static void Check(int result, byte[] error)
     {
         if (result != 0)
@@ -117,4 +193,16 @@ public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
     }
 
     private static string Text(byte[] error) => System.Text.Encoding.UTF8.GetString(error, 0, Math.Max(0, Array.IndexOf(error, (byte)0)));
+}
+
+/// <summary>Kafka protocol request kinds (API keys) that fault injection can target.</summary>
+public enum KafkaApi : short
+{
+    Produce = 0,
+    Fetch = 1,
+    InitProducerId = 22,
+    AddPartitionsToTxn = 24,
+    AddOffsetsToTxn = 25,
+    EndTxn = 26,
+    TxnOffsetCommit = 28,
 }

@@ -46,6 +46,33 @@ internal static partial class RdKafkaNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rd_kafka_mock_broker_set_host_port(nint cluster, int brokerId, string host, int port);
 
+    [LibraryImport(Library)]
+    public static partial int rd_kafka_mock_broker_set_down(nint cluster, int brokerId);
+
+    [LibraryImport(Library)]
+    public static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
+
+    [LibraryImport(Library)]
+    public static partial int rd_kafka_mock_broker_set_rtt(nint cluster, int brokerId, int rttMs);
+
+    [LibraryImport(Library)]
+    public static partial void rd_kafka_mock_push_request_errors_array(nint cluster, short apiKey, nuint count, int[] errors);
+
+    [LibraryImport(Library)]
+    public static partial void rd_kafka_mock_start_request_tracking(nint cluster);
+
+    [LibraryImport(Library)]
+    public static partial void rd_kafka_mock_stop_request_tracking(nint cluster);
+
+    [LibraryImport(Library)]
+    public static partial nint rd_kafka_mock_get_requests(nint cluster, out nuint count);
+
+    [LibraryImport(Library)]
+    public static partial short rd_kafka_mock_request_api_key(nint request);
+
+    [LibraryImport(Library)]
+    public static partial void rd_kafka_mock_request_destroy_array(nint requests, nuint count);
+
     public static void EnsureLoaded()
     {
         // Touching the class runs the static constructor, which registers the resolver before any call.

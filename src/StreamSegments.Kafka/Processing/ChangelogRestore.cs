@@ -12,23 +12,28 @@ internal static class ChangelogRestore
 {
     public sealed record Result(CommitMarker? Marker, long NextChangelogOffset, long RecordsApplied, long RecordsDropped);
 
-    /// <summary>The end of the changelog partition as a read_committed reader sees it.</summary>
-    public static long EndOffset(IConsumer<byte[]?, byte[]?> reader, TopicPartition partition) =>
-        reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30)).High.Value;
+    /// <summary>Where the changelog partition starts and ends (one request to the broker).</summary>
+    public static WatermarkOffsets Bounds(IConsumer<byte[]?, byte[]?> reader, TopicPartition partition) =>
+        reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30));
 
     public static Result Run(
-        IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, long from, CommitMarker? marker,
-        FasterBuyerStateStore store, CancellationToken cancellationToken, Action? onProgress = null)
+        IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, WatermarkOffsets bounds, long from, CommitMarker? marker,
+        FasterBuyerStateStore store, CancellationToken cancellationToken)
     {
         // A changelog that no longer starts where the restore must begin has lost records (retention or
         // DeleteRecords on a real broker; the embedded broker keeps only the newest 5 MiB of each partition).
         // Restoring the rest would silently drop buyers' state, so the task refuses to start instead.
-        var start = reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30)).Low.Value;
-        if (start > from)
+        if (bounds.Low.Value > from)
         {
             throw new InvalidOperationException(
-                $"Changelog {partition} starts at offset {start}, but restoring task {partition.Partition.Value} needs it from offset {from}: " +
+                $"Changelog {partition} starts at offset {bounds.Low.Value}, but restoring task {partition.Partition.Value} needs it from offset {from}: " +
                 "its records were deleted, so the task's state cannot be rebuilt. Keep the changelog compacted without time or size retention.");
+        }
+
+        if (from >= bounds.High.Value)
+        {
+            // Nothing after the checkpoint (or an empty changelog): no fetch, which would only wait for an empty answer.
+            return new Result(marker, from, 0, 0);
         }
 
         var pending = new List<(byte[] Key, byte[]? Value, string? Commit)>();
@@ -41,7 +46,6 @@ internal static class ChangelogRestore
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                onProgress?.Invoke();
                 var record = reader.Consume(TimeSpan.FromMilliseconds(500));
                 if (record is null)
                 {
@@ -80,6 +84,14 @@ internal static class ChangelogRestore
                 else
                 {
                     pending.Add((key, record.Message.Value, commit));
+                }
+
+                // The end known before the restore began: stop there rather than wait for the EOF, which takes one
+                // more fetch (a whole fetch.wait.max.ms on the embedded broker). When transaction control records
+                // end the partition, no record reaches it and the EOF ends the loop instead.
+                if (record.Offset.Value + 1 >= bounds.High.Value)
+                {
+                    break;
                 }
             }
         }

@@ -12,8 +12,12 @@ namespace StreamSegments.Kafka.Processing;
 internal sealed class OutputProducer : IDisposable
 {
     private static readonly TimeSpan TransactionTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CommitGrace = TimeSpan.FromSeconds(5);
 
     private readonly IProducer<byte[]?, byte[]?> producer;
+
+    /// <summary>A commit call never returned; the client may still be inside it, so it is not disposed (it would wait for it).</summary>
+    private bool wedged;
 
     public OutputProducer(SegmentStreamOptions options, string bootstrapServers, ILogger logger)
     {
@@ -83,8 +87,22 @@ internal sealed class OutputProducer : IDisposable
             return;
         }
 
-        producer.SendOffsetsToTransaction(offsets, groupMetadata, TransactionTimeout);
-        producer.CommitTransaction(TransactionTimeout);
+        // librdkafka can block in SendOffsetsToTransaction past its timeout when the group coordinator went away
+        // during the call (confluentinc/librdkafka#5456, seen here with the embedded broker down for 3 s: the
+        // loop stalled until the group evicted it). A commit that outlives its timeout is therefore abandoned and
+        // treated like any failed commit: fatal, and the restarted instance restores from the changelog.
+        var commit = Task.Run(() =>
+        {
+            producer.SendOffsetsToTransaction(offsets, groupMetadata, TransactionTimeout);
+            producer.CommitTransaction(TransactionTimeout);
+        });
+        if (!commit.Wait(TransactionTimeout + CommitGrace))
+        {
+            wedged = true;
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"The transaction did not commit within {TransactionTimeout + CommitGrace}."));
+        }
+
+        commit.GetAwaiter().GetResult();
         InTransaction = false;
     }
 
@@ -98,5 +116,11 @@ internal sealed class OutputProducer : IDisposable
         }
     }
 
-    public void Dispose() => producer.Dispose();
+    public void Dispose()
+    {
+        if (!wedged)
+        {
+            producer.Dispose();
+        }
+    }
 }

@@ -20,6 +20,7 @@ internal sealed class PartitionTask : IDisposable
     private readonly Queue<ConsumeResult<byte[]?, byte[]?>>[] buffers;
     private readonly bool[] atEnd;
     private readonly bool[] assigned;
+    private readonly long[] newestTimestamp;
     private long idleSince = -1;
 
     public PartitionTask(
@@ -36,6 +37,7 @@ internal sealed class PartitionTask : IDisposable
         atEnd = new bool[inputTopics];
         LastTimestamps = new long[inputTopics];
         assigned = new bool[inputTopics];
+        newestTimestamp = Enumerable.Repeat(long.MinValue, inputTopics).ToArray();
         NextOffsets = restored?.NextOffsets.Length == inputTopics ? (long[])restored.NextOffsets.Clone() : Enumerable.Repeat(-1L, inputTopics).ToArray();
         Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
         sink.Task = this;
@@ -105,6 +107,7 @@ internal sealed class PartitionTask : IDisposable
     public void Enqueue(int topic, ConsumeResult<byte[]?, byte[]?> record)
     {
         buffers[topic].Enqueue(record);
+        newestTimestamp[topic] = Math.Max(newestTimestamp[topic], record.Message.Timestamp.UnixTimestampMs);
         atEnd[topic] = false;
     }
 
@@ -129,34 +132,24 @@ internal sealed class PartitionTask : IDisposable
 
     /// <summary>
     /// The buffered record with the smallest timestamp (ties: topic order, then offset), provided no assigned
-    /// partition could still deliver an earlier one: one with nothing buffered that is not known to be at its end
-    /// holds the task back, for at most <paramref name="maxIdleMs"/>.
+    /// partition could still deliver an earlier one. A partition with nothing buffered holds the task back when it
+    /// is not known to be at its end (for at most <paramref name="maxIdleMs"/>), or when it is at its end but its
+    /// newest record is older than the candidate (for at most <paramref name="caughtUpIdleMs"/>): a producer
+    /// writing the topics in timestamp order may not have appended that partition's next batch yet, so releasing
+    /// the candidate at once would make a live run's order depend on batching and fetch timing, where a replay of
+    /// the same topics would not.
     /// </summary>
-    public bool TryTakeNext(long monotonicMs, int maxIdleMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
+    public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
     {
         topic = -1;
         record = null!;
         var best = long.MaxValue;
-        var waiting = false;
         for (var i = 0; i < buffers.Length; i++)
         {
-            if (!assigned[i])
+            if (assigned[i] && buffers[i].TryPeek(out var head) && head.Message.Timestamp.UnixTimestampMs < best)
             {
-                continue;
-            }
-
-            if (buffers[i].TryPeek(out var head))
-            {
-                var timestamp = head.Message.Timestamp.UnixTimestampMs;
-                if (timestamp < best)
-                {
-                    best = timestamp;
-                    topic = i;
-                }
-            }
-            else if (!atEnd[i])
-            {
-                waiting = true;
+                best = head.Message.Timestamp.UnixTimestampMs;
+                topic = i;
             }
         }
 
@@ -166,14 +159,32 @@ internal sealed class PartitionTask : IDisposable
             return false;
         }
 
-        if (waiting)
+        var limit = -1;
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            if (!assigned[i] || buffers[i].Count > 0)
+            {
+                continue;
+            }
+
+            if (!atEnd[i])
+            {
+                limit = Math.Max(limit, maxIdleMs);
+            }
+            else if (newestTimestamp[i] < best)
+            {
+                limit = Math.Max(limit, caughtUpIdleMs);
+            }
+        }
+
+        if (limit >= 0)
         {
             if (idleSince < 0)
             {
                 idleSince = monotonicMs;
             }
 
-            if (monotonicMs - idleSince < maxIdleMs)
+            if (monotonicMs - idleSince < limit)
             {
                 return false;
             }
@@ -191,7 +202,7 @@ internal sealed class PartitionTask : IDisposable
     public void WriteChangelog(OutputProducer producer, string changelogTopic)
     {
         var destination = new TopicPartition(changelogTopic, Partition);
-        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, Sink.Headers(), null));
+        Changelog.Drain((key, payload) => producer.Produce(destination, key, payload, Sink.CommitHeaders(), null));
     }
 
     /// <summary>
@@ -201,7 +212,7 @@ internal sealed class PartitionTask : IDisposable
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
         var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone());
-        producer.Produce(new TopicPartition(changelogTopic, Partition), CommitMarker.Key, marker.Serialize(), Sink.Headers(), report =>
+        producer.Produce(new TopicPartition(changelogTopic, Partition), CommitMarker.Key, marker.Serialize(), Sink.CommitHeaders(), report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
             {

@@ -38,6 +38,14 @@ public sealed class SegmentStreamOptions : IValidatableObject
     [Range(0, 600_000)]
     public int MaxTaskIdleMs { get; set; } = 2_000;
 
+    /// <summary>
+    /// How long a task waits for an input partition that is read to its end but whose newest record is older than
+    /// the record the task would take next: time for a producer's batch to that partition, sent just after the
+    /// others, to arrive. The price is latency when a partition is sparse (at most this long per record).
+    /// </summary>
+    [Range(0, 600_000)]
+    public int CaughtUpIdleMs { get; set; } = 250;
+
     /// <summary>When a task is caught up, its clock follows the wall clock minus <see cref="AllowedLatenessMs"/>.</summary>
     public bool FollowWallClock { get; set; } = true;
 

@@ -60,8 +60,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     public bool IsReady => Volatile.Read(ref ready);
 
     /// <summary>
-    /// <see cref="Environment.TickCount64"/> when the loop last went round, or last made restore progress; a loop
-    /// stuck anywhere else stops it (what a liveness probe watches).
+    /// <see cref="Environment.TickCount64"/> when the loop last went round: with <see cref="IsRestoring"/>, what a
+    /// liveness probe watches.
     /// </summary>
     public long LastProgressTicks => Volatile.Read(ref lastProgressTicks);
 
@@ -97,6 +97,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             IsolationLevel = IsolationLevel.ReadCommitted,
             EnablePartitionEof = true,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+
+            // A fetch that finds nothing new waits this long on the broker. A real broker answers as soon as a
+            // record arrives, so a short wait only adds empty fetches while idle (at most 20/s); the embedded
+            // broker always waits it out, and librdkafka's default (500 ms) then delays every record arriving
+            // during the wait by up to half a second (ARCHITECTURE.md, "Latency").
+            FetchWaitMaxMs = 50,
         }))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
@@ -194,7 +200,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         foreach (var task in tasks.Values)
         {
             var processed = 0;
-            while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, out var topic, out var record))
+            while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
             {
                 Apply(task, topic, record);
                 processed++;
@@ -268,7 +274,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         Counters.DeadLettered++;
         batchDeadLetters++;
         telemetry.RecordRejected(record.Topic, reason);
-        var headers = task.Sink.Headers(traced: false);
+        var headers = task.Sink.Headers();
         if (record.Message.Headers is { } original)
         {
             foreach (var header in original)
@@ -543,7 +549,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         span?.SetTag("streamsegments.task", partition);
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
-        var end = ChangelogRestore.EndOffset(changelogReader!, changelog);
+        var bounds = ChangelogRestore.Bounds(changelogReader!, changelog);
+        var end = bounds.High.Value;
         var taskOptions = stateOptions;
 
         var sellers = new SymbolTable();
@@ -582,8 +589,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             (from, marker) = (0, null);
         }
 
-        var restored = ChangelogRestore.Run(changelogReader!, changelog, from, marker, store, stopping,
-            () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64));
+        var restored = ChangelogRestore.Run(changelogReader!, changelog, bounds, from, marker, store, stopping);
         var sink = new TaskChangeSink(producer!, options.Topics, telemetry);
         var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
         {

@@ -12,7 +12,8 @@ namespace StreamSegments.Kafka.Processing;
 /// <summary>
 /// Publishes a task's changes into the open transaction: segment changes keyed by buyer to the changes topic
 /// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs.
-/// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to.
+/// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to and the trace context of
+/// the batch that publishes it.
 /// </summary>
 internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topics, SegmentStreamTelemetry telemetry) : IChangeSink, IDisposable
 {
@@ -22,6 +23,9 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         p => p.Value);
 
     private Utf8JsonWriter? json;
+    private Headers? commitHeaders;
+    private long commitHeadersSequence;
+    private byte[]? commitHeadersTraceParent;
 
     public PartitionTask Task { get; set; } = null!;
 
@@ -31,18 +35,18 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         ChangeMessages.WriteSegmentChange(writer, change);
         var value = End();
         var key = change.BuyerId.ToArray();
-        producer.Produce(topics.SegmentChanges, key, value, Headers());
+        producer.Produce(topics.SegmentChanges, key, value, CommitHeaders());
         if (routes.Count > 0)
         {
             string? left = null;
             if (change.From != Segment.None && routes.TryGetValue(change.From, out left))
             {
-                producer.Produce(left, key, value, Headers());
+                producer.Produce(left, key, value, CommitHeaders());
             }
 
             if (change.To != Segment.None && routes.TryGetValue(change.To, out var entered) && entered != left)
             {
-                producer.Produce(entered, key, value, Headers());
+                producer.Produce(entered, key, value, CommitHeaders());
             }
         }
 
@@ -54,26 +58,37 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
     {
         var writer = Begin();
         ChangeMessages.WriteCategoryInterestChange(writer, change);
-        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), Headers());
+        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), CommitHeaders());
         Task.Readings.CategoryInterestChanged(change.Entered);
         Task.Dirty = true;
     }
 
     public void Dispose() => json?.Dispose();
 
+    /// <summary>New headers naming the open commit, for a caller that adds its own (dead letters keep their producer's trace context).</summary>
+    public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+
     /// <summary>
-    /// Headers of a record of this task's transaction: its commit id and, unless <paramref name="traced"/> is false
-    /// (a dead letter keeps its producer's), the trace context of the batch that publishes it.
+    /// The open commit's headers (its id and the trace context of the batch publishing it), shared by every record of
+    /// the commit that adds none (the client copies headers when a record is produced): one allocation per commit
+    /// instead of per record. Never modify them.
     /// </summary>
-    public Headers Headers(bool traced = true)
+    public Headers CommitHeaders()
     {
-        var headers = new Headers { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
-        if (traced && telemetry.BatchTraceParent is { } traceParent)
+        var traceParent = telemetry.BatchTraceParent;
+        if (commitHeaders is null || commitHeadersSequence != Task.Sequence || !ReferenceEquals(commitHeadersTraceParent, traceParent))
         {
-            headers.Add(SegmentStreamTelemetry.TraceParentHeader, traceParent);
+            commitHeaders = Headers();
+            if (traceParent is not null)
+            {
+                commitHeaders.Add(SegmentStreamTelemetry.TraceParentHeader, traceParent);
+            }
+
+            commitHeadersSequence = Task.Sequence;
+            commitHeadersTraceParent = traceParent;
         }
 
-        return headers;
+        return commitHeaders;
     }
 
     private Utf8JsonWriter Begin()

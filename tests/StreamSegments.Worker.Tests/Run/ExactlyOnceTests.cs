@@ -1,4 +1,6 @@
 using System.Text;
+using Confluent.Kafka;
+using StreamSegments.Kafka.Broker;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Generate;
@@ -70,6 +72,79 @@ public sealed class ExactlyOnceTests : IDisposable
         Assert.Contains("runs tasks 0,1,2", second.Log, StringComparison.Ordinal);
         Assert.Equal(0, second.Stop());
 
+        AssertSameOutputs(expected, scenario);
+    }
+
+    [Fact]
+    public void A_worker_facing_broker_faults_publishes_every_change_exactly_once()
+    {
+        using var expected = RunUninterrupted();
+        using var scenario = new KafkaScenario(partitions: 3);
+        scenario.Produce(input, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var broker = scenario.Broker;
+
+        // Before the worker starts, so that its first transactions meet them: retriable errors on the produce and
+        // commit requests (the producer must retry without duplicating or losing records), and slow responses that
+        // stretch its processing over many round trips.
+        broker.StartRequestTracking();
+        broker.PushRequestErrors(KafkaApi.Produce, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.NotEnoughReplicas);
+        broker.PushRequestErrors(KafkaApi.AddOffsetsToTxn, ErrorCode.GroupLoadInProgress, ErrorCode.ConcurrentTransactions);
+        broker.PushRequestErrors(KafkaApi.EndTxn, ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupCoordinatorNotAvailable);
+        broker.SetRoundTripTime(TimeSpan.FromMilliseconds(50));
+
+        // A task waits at most MaxTaskIdleMs for an input partition it cannot read before it takes the others'
+        // records out of timestamp order (liveness over order, ARCHITECTURE.md); the limit here outlasts the outage.
+        var state = Path.Combine(workDirectory, "faults");
+        string[] outlastOutage = ["--Kafka:MaxTaskIdleMs", "30000"];
+        var worker = WorkerProcess.Start(scenario, "instance-a", state, outlastOutage);
+        var restarts = 0;
+        try
+        {
+            // Then an outage in the middle of processing: the broker refuses every connection for a few seconds.
+            var outageDeadline = DateTime.UtcNow.AddMinutes(2);
+            while (!worker.HasExited && WorkerProcess.CommittedInputRecords(scenario) == 0 && DateTime.UtcNow < outageDeadline)
+            {
+                Thread.Sleep(200);
+            }
+
+            broker.SetBrokerDown();
+            Thread.Sleep(3_000);
+            broker.SetBrokerUp();
+            broker.SetRoundTripTime(TimeSpan.Zero);
+
+            // A fault the worker cannot ride out is fatal by design (exit 1, restart, restore): restart it as an
+            // orchestrator would, and the outputs must still be exact.
+            while (true)
+            {
+                var deadline = DateTime.UtcNow.AddMinutes(3);
+                while (!worker.HasExited && WorkerProcess.CommittedInputRecords(scenario) < input.Length && DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(1_000);
+                }
+
+                if (!worker.HasExited)
+                {
+                    break;
+                }
+
+                Assert.True(++restarts <= 3, $"the worker kept failing:\n{worker.Log}");
+                worker.Dispose();
+                worker = WorkerProcess.Start(scenario, "instance-a", state, outlastOutage);
+            }
+
+            worker.WaitUntilCommitted(scenario, input.Length);
+            Assert.Equal(0, worker.Stop());
+            Console.WriteLine($"broker faults: the worker was restarted {restarts} times");
+        }
+        finally
+        {
+            worker.Dispose();
+        }
+
+        // Every injected error was served to a request (the mock hands them to the next requests of their kind).
+        Assert.True(broker.CountRequests(KafkaApi.Produce) >= 3, "the injected Produce errors were not all served");
+        Assert.True(broker.CountRequests(KafkaApi.AddOffsetsToTxn) >= 2, "the injected AddOffsetsToTxn errors were not all served");
+        Assert.True(broker.CountRequests(KafkaApi.EndTxn) >= 2, "the injected EndTxn errors were not all served");
         AssertSameOutputs(expected, scenario);
     }
 
