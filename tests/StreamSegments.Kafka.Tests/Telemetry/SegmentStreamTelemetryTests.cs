@@ -59,10 +59,16 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
 
         var counters = scenario.RunWorkerUntilQuiet(lines.Length, clock, options, telemetry, processor =>
         {
-            // Checkpoints run every second; wait for one after the last commit so every task has a size to report.
-            Thread.Sleep(1_500);
+            // Checkpoints run every second, one task after another: wait (up to a minute) until each of the 3 tasks
+            // has taken one after its last commit, so that every task has a size to report.
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            do
+            {
+                Thread.Sleep(200);
+                running = Collect(meterProvider, metrics);
+            }
+            while (DateTime.UtcNow < deadline && CountPoints(running, "streamsegments.checkpoint.size") < 3);
             readyWhileRunning = processor.IsReady;
-            running = Collect(meterProvider, metrics);
         });
         var stopped = Collect(meterProvider, metrics);
 
@@ -220,6 +226,17 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         }
 
         return points;
+    }
+
+    private static int CountPoints(List<MetricSnapshot> snapshot, string name)
+    {
+        var count = 0;
+        foreach (var _ in snapshot.LastOrDefault(m => m.Name == name)?.MetricPoints ?? [])
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static long HistogramCount(List<MetricSnapshot> snapshot, string name)
