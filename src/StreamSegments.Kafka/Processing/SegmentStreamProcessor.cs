@@ -331,8 +331,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             return;
         }
 
-        var started = monotonic.ElapsedMilliseconds;
-        var startedAt = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         var markerOffsets = new Dictionary<int, long>();
         var dirty = tasks.Values.Where(t => t.Dirty).ToList();
         foreach (var task in dirty)
@@ -374,8 +373,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
         Counters.Commits++;
         Counters.RecordsProduced += records;
-        Counters.LastCommitDurationMs = monotonic.ElapsedMilliseconds - started;
-        telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), Stopwatch.GetElapsedTime(startedAt).TotalSeconds, time.GetUtcNow().ToUnixTimeMilliseconds());
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Counters.LastCommitDurationMs = (long)elapsed.TotalMilliseconds;
+        telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), elapsed.TotalSeconds, time.GetUtcNow().ToUnixTimeMilliseconds());
         batchRecords = 0;
         batchDeadLetters = 0;
     }
@@ -438,8 +438,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private void Checkpoint(PartitionTask task)
     {
-        var started = monotonic.ElapsedMilliseconds;
-        var startedAt = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         var marker = task.CurrentMarker.Serialize();
         var cookie = new byte[8 + marker.Length];
         BinaryPrimitives.WriteInt64LittleEndian(cookie, task.NextChangelogOffset);
@@ -455,8 +454,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         task.CheckpointedTailAddress = task.Store.TailAddress;
         span?.SetTag("streamsegments.checkpoint.size", bytes);
         task.Readings.Checkpointed(bytes);
-        telemetry.Checkpointed(task.Partition, Stopwatch.GetElapsedTime(startedAt).TotalSeconds);
-        LogCheckpointed(task.Partition, task.NextChangelogOffset, task.LastCheckpointAt - started);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        telemetry.Checkpointed(task.Partition, elapsed.TotalSeconds);
+        LogCheckpointed(task.Partition, task.NextChangelogOffset, (long)elapsed.TotalMilliseconds);
     }
 
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> assigned)
@@ -543,8 +543,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private PartitionTask Restore(int partition)
     {
-        var started = monotonic.ElapsedMilliseconds;
-        var startedAt = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         using var span = telemetry.Traces.StartActivity("restore");
         span?.SetTag("streamsegments.task", partition);
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
@@ -600,12 +599,13 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         store.RestoreInto(task.Engine, task.Readings.Restored);
         Counters.Restores++;
         Counters.RecordsRestored += restored.RecordsApplied;
-        telemetry.Restored(partition, Stopwatch.GetElapsedTime(startedAt).TotalSeconds, restored.RecordsApplied);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        telemetry.Restored(partition, elapsed.TotalSeconds, restored.RecordsApplied);
         span?.SetTag("streamsegments.changelog.offset", from);
         span?.SetTag("streamsegments.restore.records", restored.RecordsApplied);
         span?.SetTag("streamsegments.restore.dropped", restored.RecordsDropped);
         LogRestored(partition, from, restored.RecordsApplied, restored.RecordsDropped, task.Engine.Timers.Count,
-            restored.Marker is null ? "none" : EventTime.Format(restored.Marker.Clock), monotonic.ElapsedMilliseconds - started);
+            restored.Marker is null ? "none" : EventTime.Format(restored.Marker.Clock), (long)elapsed.TotalMilliseconds);
         return task;
     }
 
