@@ -180,7 +180,11 @@ public sealed class KafkaScenario : IDisposable
         }
     }
 
-    /// <summary>Every record of a topic, as a read_committed consumer sees it, from all partitions.</summary>
+    /// <summary>
+    /// Every record of a topic, as a read_committed consumer sees it, from all partitions. Fails rather than
+    /// return part of it: the embedded broker drops a partition's oldest records past 5 MiB (give a scenario
+    /// enough partitions for what it writes), and a partition that never reaches its end is not read whole.
+    /// </summary>
     public List<ConsumeResult<byte[]?, byte[]?>> ReadCommitted(string topic)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
@@ -191,6 +195,16 @@ public sealed class KafkaScenario : IDisposable
             EnablePartitionEof = true,
             EnableAutoCommit = false,
         }).Build();
+        for (var partition = 0; partition < Partitions; partition++)
+        {
+            var start = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(30)).Low.Value;
+            if (start > 0)
+            {
+                throw new InvalidOperationException(
+                    $"The embedded broker dropped the first {start} records of {topic} [{partition}] (over its 5 MiB per partition); give the scenario more partitions.");
+            }
+        }
+
         consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         var records = new List<ConsumeResult<byte[]?, byte[]?>>();
         var ended = new HashSet<int>();
@@ -211,6 +225,11 @@ public sealed class KafkaScenario : IDisposable
             {
                 records.Add(record);
             }
+        }
+
+        if (ended.Count < Partitions)
+        {
+            throw new TimeoutException($"{topic}: only partitions {string.Join(",", ended.Order())} of {Partitions} were read to their end within 60 s.");
         }
 
         return records;
