@@ -61,6 +61,20 @@ public class EngineBenchmarks
         return sink.Count;
     }
 
+    /// <summary>The benchmark's workload without BenchmarkDotNet, timed per round.</summary>
+    public static void RunLoop(int rounds)
+    {
+        var benchmark = new EngineBenchmarks();
+        benchmark.Setup();
+        for (var round = 0; round < rounds; round++)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var changes = benchmark.ApplyPreParsedEvents();
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            Console.WriteLine($"round {round + 1}: {EventCount:N0} events, {changes:N0} changes, {elapsed.TotalMilliseconds:N0} ms, {EventCount / elapsed.TotalSeconds:N0} events/s");
+        }
+    }
+
     private sealed class CountingSink : IChangeSink
     {
         public long Count { get; private set; }

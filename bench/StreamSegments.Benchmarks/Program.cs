@@ -1,6 +1,13 @@
 using BenchmarkDotNet.Running;
 using StreamSegments.Benchmarks;
 
+// `engine ROUNDS` runs the engine benchmark's workload in a plain loop (for a profiler: perf, dotnet-trace).
+if (args.Length > 0 && args[0] == "engine")
+{
+    EngineBenchmarks.RunLoop(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
 // `kafka` runs the end-to-end worker measurement and `kafka-telemetry` the instrumentation's cost on it (not
 // BenchmarkDotNet benchmarks: they need a broker and minutes); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "kafka")
