@@ -74,6 +74,39 @@ public class TimerQueueTests
         Assert.Equal(["5 b0", "10 b1", "20 b4", "30 b2", "40 b5", "50 b3"], TakeDue(queue, until: 50));
     }
 
+    [Fact]
+    public void Random_schedules_peeks_and_takes_come_out_as_from_a_sorted_set()
+    {
+        var random = new Random(3);
+        var queue = new TimerQueue();
+        var reference = new SortedSet<(long Due, string Id)>(Comparer<(long Due, string Id)>.Create((x, y) =>
+            x.Due != y.Due ? x.Due.CompareTo(y.Due) : string.CompareOrdinal(x.Id, y.Id)));
+        long clock = 0;
+        for (var step = 0; step < 20_000; step++)
+        {
+            var roll = random.Next(10);
+            if (roll < 6)
+            {
+                // Few distinct instants and ids, so that ties and repeated entries are common.
+                var (due, id) = (clock + random.Next(0, 50), $"b{random.Next(300)}");
+                queue.Schedule(Encoding.UTF8.GetBytes(id), due);
+                reference.Add((due, id));
+            }
+            else if (roll < 7)
+            {
+                queue.PeekDue(clock + random.Next(0, 50), limit: random.Next(1, 20), 0, static (_, _) => { });
+            }
+            else
+            {
+                clock += random.Next(0, 10);
+                var expected = reference.Where(e => e.Due <= clock).Select(e => $"{e.Due} {e.Id}").ToList();
+                reference.RemoveWhere(e => e.Due <= clock);
+                Assert.Equal(expected, TakeDue(queue, clock));
+                Assert.Equal(reference.Count == 0 ? EventTime.None : reference.Min.Due, queue.NextDue);
+            }
+        }
+    }
+
     private static List<string> TakeDue(TimerQueue queue, long until)
     {
         var taken = new List<string>();
