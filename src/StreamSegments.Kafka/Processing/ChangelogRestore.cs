@@ -4,21 +4,36 @@ using StreamSegments.Storage;
 namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
-/// Brings a task's FASTER store up to its changelog: from the checkpoint's position (or the beginning) to the
-/// end, applying each commit's records when its marker is read. Records after the last marker belong to a
-/// commit that never completed and are dropped.
+/// Brings a task's FASTER store up to its changelog: from the checkpoint's position (or the beginning) to the end.
+/// A record is applied when a marker of its incarnation seals its commit (same epoch, a sequence at least its
+/// own); the others belong to commits that never completed and are dropped.
 /// </summary>
+/// <remarks>
+/// Two passes over the range: the first finds how far each incarnation sealed its commits, the second applies
+/// what they sealed, in log order. One pass would have to hold back every record until its seal is read, and on a
+/// compacted changelog a buyer's surviving record can lie far before the only surviving marker of its
+/// incarnation (compaction keeps the newest record per key, so of the markers only each incarnation's newest),
+/// which could mean holding most of the state in memory. Within an incarnation commits complete in sequence (a
+/// failed commit ends the incarnation), so a marker of sequence n seals every commit up to n.
+/// </remarks>
 internal static class ChangelogRestore
 {
+    /// <summary>A restore that receives nothing for this long while records remain is stuck (broker gone): it fails.</summary>
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromMinutes(2);
+
     public sealed record Result(CommitMarker? Marker, long NextChangelogOffset, long RecordsApplied, long RecordsDropped);
 
     /// <summary>Where the changelog partition starts and ends (one request to the broker).</summary>
     public static WatermarkOffsets Bounds(IConsumer<byte[]?, byte[]?> reader, TopicPartition partition) =>
         reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30));
 
+    /// <summary>
+    /// Restores <paramref name="store"/> from <paramref name="from"/> (a checkpoint's position, or 0) to the end in
+    /// <paramref name="bounds"/>, calling <paramref name="progress"/> as records arrive (a long restore is progress).
+    /// </summary>
     public static Result Run(
         IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, WatermarkOffsets bounds, long from, CommitMarker? marker,
-        FasterBuyerStateStore store, CancellationToken cancellationToken)
+        FasterBuyerStateStore store, Action? progress, CancellationToken cancellationToken)
     {
         // A changelog that no longer starts where the restore must begin has lost records (retention or
         // DeleteRecords on a real broker; the embedded broker keeps only the newest 5 MiB of each partition).
@@ -30,66 +45,94 @@ internal static class ChangelogRestore
                 "its records were deleted, so the task's state cannot be rebuilt. Keep the changelog compacted without time or size retention.");
         }
 
-        if (from >= bounds.High.Value)
+        // Pass 1: the newest marker, and the sequence each incarnation sealed its commits through.
+        var sealedThrough = new Dictionary<long, long>();
+        var next = from;
+        long unsealedAfterLastMarker = 0;
+        Read(reader, partition, from, bounds.High.Value, progress, record =>
         {
-            // Nothing after the checkpoint (or an empty changelog): no fetch, which would only wait for an empty answer.
-            return new Result(marker, from, 0, 0);
-        }
+            if (CommitMarker.IsMarkerKey(record.Message.Key))
+            {
+                marker = CommitMarker.Deserialize(record.Message.Value);
+                sealedThrough[marker.Epoch] = Math.Max(sealedThrough.GetValueOrDefault(marker.Epoch), marker.Sequence);
+                next = record.Offset.Value + 1;
+                unsealedAfterLastMarker = 0;
+            }
+            else
+            {
+                unsealedAfterLastMarker++;
+            }
+        }, cancellationToken);
 
-        var pending = new List<(byte[] Key, byte[]? Value, string? Commit)>();
+        // Pass 2, up to the newest marker (a record after it cannot be sealed: markers follow their commit's records).
         long applied = 0;
         long dropped = 0;
-        var next = from;
+        Read(reader, partition, from, next, progress, record =>
+        {
+            var key = record.Message.Key ?? [];
+            if (CommitMarker.IsMarkerKey(key))
+            {
+                return;
+            }
+
+            if (record.Message.Headers is { } headers && headers.TryGetLastBytes(CommitMarker.Header, out var commit)
+                && CommitMarker.TryParseCommitId(commit, out var epoch, out var sequence)
+                && sealedThrough.TryGetValue(epoch, out var through) && sequence <= through)
+            {
+                var value = record.Message.Value;
+                store.ApplyRecord(key, value, delete: value is null);
+                applied++;
+            }
+            else
+            {
+                dropped++;
+            }
+        }, cancellationToken);
+
+        return new Result(marker, next, applied, dropped + unsealedAfterLastMarker);
+    }
+
+    /// <summary>Hands over the records of <c>[from, end)</c> in order; nothing is fetched when the range is empty.</summary>
+    private static void Read(
+        IConsumer<byte[]?, byte[]?> reader, TopicPartition partition, long from, long end, Action? progress,
+        Action<ConsumeResult<byte[]?, byte[]?>> visit, CancellationToken cancellationToken)
+    {
+        if (from >= end)
+        {
+            return;
+        }
+
         reader.Assign(new TopicPartitionOffset(partition, from == 0 ? Offset.Beginning : new Offset(from)));
         try
         {
+            var lastRecordAt = Environment.TickCount64;
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = reader.Consume(TimeSpan.FromMilliseconds(500));
                 if (record is null)
                 {
+                    if (Environment.TickCount64 - lastRecordAt > StallTimeout.TotalMilliseconds)
+                    {
+                        throw new TimeoutException($"Restoring from changelog {partition}: nothing received for {StallTimeout} before offset {end}.");
+                    }
+
                     continue;
                 }
 
+                lastRecordAt = Environment.TickCount64;
+                progress?.Invoke();
+
+                // The end is known before reading, so the loop stops there rather than wait for the EOF, which takes
+                // one more fetch (a whole fetch.wait.max.ms on the embedded broker). When transaction control records
+                // end the range, no record reaches it and the EOF ends the loop instead.
                 if (record.IsPartitionEOF)
                 {
                     break;
                 }
 
-                var key = record.Message.Key ?? [];
-                var commit = CommitOf(record);
-                if (CommitMarker.IsMarkerKey(key))
-                {
-                    // Only the records of the commit this marker closes: others before it belong to a commit that
-                    // never completed (an instance killed part way, whose records a broker without transaction
-                    // isolation still shows).
-                    foreach (var (k, v, c) in pending)
-                    {
-                        if (c == commit)
-                        {
-                            store.ApplyRecord(k, v, delete: v is null);
-                            applied++;
-                        }
-                        else
-                        {
-                            dropped++;
-                        }
-                    }
-
-                    pending.Clear();
-                    marker = CommitMarker.Deserialize(record.Message.Value);
-                    next = record.Offset.Value + 1;
-                }
-                else
-                {
-                    pending.Add((key, record.Message.Value, commit));
-                }
-
-                // The end known before the restore began: stop there rather than wait for the EOF, which takes one
-                // more fetch (a whole fetch.wait.max.ms on the embedded broker). When transaction control records
-                // end the partition, no record reaches it and the EOF ends the loop instead.
-                if (record.Offset.Value + 1 >= bounds.High.Value)
+                visit(record);
+                if (record.Offset.Value + 1 >= end)
                 {
                     break;
                 }
@@ -99,12 +142,5 @@ internal static class ChangelogRestore
         {
             reader.Unassign();
         }
-
-        return new Result(marker, next, applied, dropped + pending.Count);
     }
-
-    private static string? CommitOf(ConsumeResult<byte[]?, byte[]?> record) =>
-        record.Message.Headers is { } headers && headers.TryGetLastBytes(CommitMarker.Header, out var value)
-            ? System.Text.Encoding.ASCII.GetString(value)
-            : null;
 }

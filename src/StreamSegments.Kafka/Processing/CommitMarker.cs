@@ -1,13 +1,15 @@
 using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Text;
 
 namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
 /// The last record of every transaction on a task's changelog partition: which commit it closes and where the
-/// task stood (its clock and the next offset of each input partition). A restore applies changelog records only
-/// up to the newest marker and resumes the inputs from the marker's offsets, so a transaction whose marker never
-/// made it is ignored even by a broker that does not isolate transactions (the embedded one does not: see
-/// ARCHITECTURE.md).
+/// task stood (its clock and the next offset of each input partition). A restore applies a changelog record only
+/// when a marker of its incarnation seals its commit (same epoch, sequence at least its own) and resumes the inputs
+/// from the newest marker's offsets, so a transaction whose marker never made it is ignored even by a broker that
+/// does not isolate transactions (the embedded one does not: see ARCHITECTURE.md).
 /// </summary>
 /// <param name="Epoch">Random per task incarnation, so two incarnations' commit <paramref name="Sequence"/>s never collide.</param>
 /// <param name="Sequence">The commit's number within its incarnation, from 1.</param>
@@ -15,18 +17,51 @@ namespace StreamSegments.Kafka.Processing;
 /// <param name="NextOffsets">Next offset to process per input topic (in <see cref="TopicOptions.Inputs"/> order); -1 for none yet.</param>
 public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] NextOffsets)
 {
-    /// <summary>Key of every marker on the changelog: compaction keeps only the newest.</summary>
-    public static readonly byte[] Key = "M"u8.ToArray();
-
     /// <summary>Header on every record the worker produces, naming the commit (<c>task:epoch:sequence</c>) it belongs to.</summary>
     public const string Header = "segments-commit";
 
     private const byte FormatVersion = 1;
 
-    public static bool IsMarkerKey(ReadOnlySpan<byte> key) => key.SequenceEqual(Key);
+    // State records are keyed 'B' (buyer) or 'C' (catalog) + id: a first byte 'M' is a marker.
+    private const byte MarkerTag = (byte)'M';
+
+    /// <summary>
+    /// The changelog key of this incarnation's markers: <c>M</c> and the epoch. Compaction keeps the newest marker of
+    /// every incarnation, which is what a restore needs to tell that incarnation's committed records from its
+    /// unfinished ones (an earlier format keyed every marker <c>M</c> alone, and compaction kept one per partition).
+    /// </summary>
+    public byte[] Key => KeyOf(Epoch);
+
+    public static byte[] KeyOf(long epoch) => Encoding.ASCII.GetBytes($"M{epoch:x16}");
+
+    public static bool IsMarkerKey(ReadOnlySpan<byte> key) => key.Length > 0 && key[0] == MarkerTag;
 
     /// <summary>The header every output record carries: which commit it belongs to (<c>task:epoch:sequence</c>).</summary>
     public static string CommitId(int task, long epoch, long sequence) => $"{task}:{epoch:x16}:{sequence}";
+
+    /// <summary>Reads the epoch and sequence back from a <see cref="CommitId"/>.</summary>
+    public static bool TryParseCommitId(ReadOnlySpan<byte> commitId, out long epoch, out long sequence)
+    {
+        epoch = 0;
+        sequence = 0;
+        var first = commitId.IndexOf((byte)':');
+        var last = commitId.LastIndexOf((byte)':');
+        if (first < 0 || last <= first)
+        {
+            return false;
+        }
+
+        var epochText = commitId[(first + 1)..last];
+        var sequenceText = commitId[(last + 1)..];
+        if (!Utf8Parser.TryParse(epochText, out ulong rawEpoch, out var epochLength, 'x') || epochLength != epochText.Length
+            || !Utf8Parser.TryParse(sequenceText, out sequence, out var sequenceLength) || sequenceLength != sequenceText.Length)
+        {
+            return false;
+        }
+
+        epoch = unchecked((long)rawEpoch);
+        return true;
+    }
 
     public string CommitIdOf(int task) => CommitId(task, Epoch, Sequence);
 

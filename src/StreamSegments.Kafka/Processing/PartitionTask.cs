@@ -212,7 +212,7 @@ internal sealed class PartitionTask : IDisposable
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
         var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone());
-        producer.Produce(new TopicPartition(changelogTopic, Partition), CommitMarker.Key, marker.Serialize(), Sink.CommitHeaders(), report =>
+        producer.Produce(new TopicPartition(changelogTopic, Partition), marker.Key, marker.Serialize(), Sink.CommitHeaders(), report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
             {

@@ -446,7 +446,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         using var span = telemetry.Traces.StartActivity("checkpoint");
         span?.SetTag("streamsegments.task", task.Partition);
         span?.SetTag("streamsegments.changelog.offset", task.NextChangelogOffset);
-        task.Store.CheckpointAsync(cookie, stopping.IsCancellationRequested ? CancellationToken.None : stopping).GetAwaiter().GetResult();
+        // Not cancellable: a checkpoint is local and short, and a stop request arriving during one must still reach
+        // the shutdown path (final commit, checkpoint, leaving the group), not end the loop half-way.
+        task.Store.CheckpointAsync(cookie, CancellationToken.None).GetAwaiter().GetResult();
         task.LastCheckpointAt = monotonic.ElapsedMilliseconds;
         task.CheckpointedSinceCommit = true;
         Counters.Checkpoints++;
@@ -486,6 +488,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
+        Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
         Volatile.Write(ref restoring, false);
         Volatile.Write(ref ready, true);
         LogAssigned(string.Join(",", tasks.Keys));
@@ -512,6 +515,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
         }
 
+        ClearPauses(revoked);
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
         LogRevoked(revoked.Count);
     }
@@ -521,11 +525,10 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         // Another instance may own them already: nothing uncommitted may be published, and local state is ahead
         // of the changelog, so it is dropped (the next restore starts from the last checkpoint).
         Volatile.Write(ref ready, false);
-        if (producer!.InTransaction)
-        {
-            telemetry.Aborted(tasks.Values, "partitions-lost");
-        }
 
+        // Work since the last commit is discarded even when no transaction was open yet (state writes wait for the
+        // commit), so that its redo is not counted twice.
+        telemetry.Aborted(tasks.Values, "partitions-lost", transactionOpen: producer!.InTransaction);
         producer.Abort();
         batchRecords = 0;
         batchDeadLetters = 0;
@@ -537,9 +540,18 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
         }
 
+        ClearPauses(lost);
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
         LogLost(lost.Count);
     }
+
+    /// <summary>
+    /// Resumes partitions leaving this instance. librdkafka keeps an application's pause across unassign and
+    /// assign, and a partition paused for a full buffer is resumed only when that task's buffer drains: were it
+    /// assigned back to this instance, its new task would start with an empty buffer and never fetch it again.
+    /// </summary>
+    private void ClearPauses(List<TopicPartitionOffset> leaving) =>
+        consumer!.Resume(leaving.Where(p => inputIndex.ContainsKey(p.Topic)).Select(p => p.TopicPartition).ToList());
 
     private PartitionTask Restore(int partition)
     {
@@ -588,7 +600,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             (from, marker) = (0, null);
         }
 
-        var restored = ChangelogRestore.Run(changelogReader!, changelog, bounds, from, marker, store, stopping);
+        var restored = ChangelogRestore.Run(
+            changelogReader!, changelog, bounds, from, marker, store, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
         var sink = new TaskChangeSink(producer!, options.Topics, telemetry);
         var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
         {

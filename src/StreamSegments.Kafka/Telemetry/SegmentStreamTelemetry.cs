@@ -208,10 +208,14 @@ public sealed class SegmentStreamTelemetry : IDisposable
         EndBatch(null, committed: true);
     }
 
-    /// <summary>The open transaction was aborted: nothing it published is counted.</summary>
-    internal void Aborted(IEnumerable<PartitionTask> tasksOfTransaction, string reason)
+    /// <summary>The work since the last commit was discarded (its transaction, if one was open, aborted): none of it is counted.</summary>
+    internal void Aborted(IEnumerable<PartitionTask> tasksOfTransaction, string reason, bool transactionOpen)
     {
-        aborts.Add(1, new KeyValuePair<string, object?>("error.type", reason));
+        if (transactionOpen)
+        {
+            aborts.Add(1, new KeyValuePair<string, object?>("error.type", reason));
+        }
+
         foreach (var task in tasksOfTransaction)
         {
             task.Readings.DiscardUncommitted();

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Confluent.Kafka;
 using StreamSegments.Core.State;
 using StreamSegments.Kafka.Broker;
@@ -41,14 +43,97 @@ public sealed class ChangelogRestoreTests : IDisposable
 
         using var store = new FasterBuyerStateStore(Path.Combine(scenario.StateDirectory, "task-0"), scenario.StateOptions(), new SymbolTable(), new SymbolTable());
         var refused = Assert.Throws<InvalidOperationException>(() =>
-            ChangelogRestore.Run(reader, changelog, bounds, from: 0, marker: null, store, CancellationToken.None));
+            ChangelogRestore.Run(reader, changelog, bounds, from: 0, marker: null, store, progress: null, CancellationToken.None));
         Assert.Contains("cannot be rebuilt", refused.Message, StringComparison.Ordinal);
 
         // From where the changelog does start, it is read to its end (no marker closes these records: none applied).
-        var restored = ChangelogRestore.Run(reader, changelog, bounds, from: bounds.Low.Value, marker: null, store, CancellationToken.None);
+        var restored = ChangelogRestore.Run(reader, changelog, bounds, from: bounds.Low.Value, marker: null, store, progress: null, CancellationToken.None);
         Assert.Equal(0, restored.RecordsApplied);
         Assert.Equal(records - bounds.Low.Value, restored.RecordsDropped);
     }
 
+    [Fact]
+    public void A_compacted_changelog_restores_every_commit_its_incarnations_newest_markers_seal_and_nothing_unfinished()
+    {
+        // What compaction leaves of three incarnations of task 0: buyers written by commits 1 and 2 of incarnation
+        // 0xA, whose only surviving marker is commit 2's (each incarnation's markers share a key); an unfinished
+        // commit 3 of 0xA (killed before its marker); incarnation 0xB's commit 1, sealed. Then an unfinished commit
+        // of 0xB at the end.
+        var changelog = new TopicPartition(scenario.Topics.Changelog, 0);
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers }).Build())
+        {
+            void Buyer(string id, long epoch, long sequence) => Produce(producer, changelog, BuyerKey(id), EncodedBuyer(id), epoch, sequence);
+            void Marker(long epoch, long sequence, long clock) =>
+                Produce(producer, changelog, CommitMarker.KeyOf(epoch), new CommitMarker(epoch, sequence, clock, [sequence * 10]).Serialize(), epoch, sequence);
+
+            Buyer("b-1", 0xA, 1);
+            Buyer("b-2", 0xA, 2);
+            Marker(0xA, 2, clock: 2_000);
+            Buyer("b-3", 0xA, 3);
+            Buyer("b-4", 0xB, 1);
+            Marker(0xB, 1, clock: 3_000);
+            Buyer("b-5", 0xB, 2);
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        using var reader = NewReader();
+        using var store = new FasterBuyerStateStore(Path.Combine(scenario.StateDirectory, "task-0"), scenario.StateOptions(), new SymbolTable(), new SymbolTable());
+        var progress = 0;
+        var restored = ChangelogRestore.Run(reader, changelog, ChangelogRestore.Bounds(reader, changelog), from: 0, marker: null, store, () => progress++, CancellationToken.None);
+
+        var state = new BuyerState();
+        Assert.Equal(["b-1", "b-2", "b-4"], new[] { "b-1", "b-2", "b-3", "b-4", "b-5" }.Where(id => store.TryLoad(Encoding.UTF8.GetBytes(id), state)));
+        Assert.Equal(3, restored.RecordsApplied);
+        Assert.Equal(2, restored.RecordsDropped);
+        Assert.Equal((0xB, 1, 3_000), (restored.Marker!.Epoch, restored.Marker.Sequence, restored.Marker.Clock));
+        Assert.Equal(6, restored.NextChangelogOffset);
+        Assert.True(progress >= 7, $"progress reported {progress} times");
+    }
+
+    [Theory]
+    [InlineData("3:00000000000000ab:42", 0xab, 42)]
+    [InlineData("0:ffffffffffffffff:1", -1, 1)]
+    public void Commit_ids_read_back_as_they_were_written(string commitId, long epoch, long sequence)
+    {
+        Assert.Equal(commitId, CommitMarker.CommitId(int.Parse(commitId.Split(':')[0], CultureInfo.InvariantCulture), epoch, sequence));
+        Assert.True(CommitMarker.TryParseCommitId(Encoding.ASCII.GetBytes(commitId), out var parsedEpoch, out var parsedSequence));
+        Assert.Equal((epoch, sequence), (parsedEpoch, parsedSequence));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("3:ab")]
+    [InlineData("3:zz:1")]
+    [InlineData("3:ab:1x")]
+    public void Malformed_commit_ids_do_not_parse(string commitId) =>
+        Assert.False(CommitMarker.TryParseCommitId(Encoding.ASCII.GetBytes(commitId), out _, out _));
+
     public void Dispose() => scenario.Dispose();
+
+    private IConsumer<byte[]?, byte[]?> NewReader() => new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+    {
+        BootstrapServers = scenario.Broker.BootstrapServers,
+        GroupId = "restore-test",
+        EnablePartitionEof = true,
+        IsolationLevel = IsolationLevel.ReadCommitted,
+    }).Build();
+
+    private static void Produce(IProducer<byte[]?, byte[]?> producer, TopicPartition partition, byte[] key, byte[] value, long epoch, long sequence) =>
+        producer.Produce(partition, new Message<byte[]?, byte[]?>
+        {
+            Key = key,
+            Value = value,
+            Headers = new Headers { { CommitMarker.Header, Encoding.ASCII.GetBytes(CommitMarker.CommitId(0, epoch, sequence)) } },
+        });
+
+    private static byte[] BuyerKey(string id) => [(byte)'B', .. Encoding.UTF8.GetBytes(id)];
+
+    /// <summary>A buyer as the store writes it to the changelog: one recent event id is enough to be a record.</summary>
+    private static byte[] EncodedBuyer(string id)
+    {
+        var state = new BuyerState();
+        state.Reset(Encoding.UTF8.GetBytes(id));
+        state.AddSeen(new SeenEvent(EventIdHash: 1, ForgetAt: 10_000));
+        return new BuyerStateCodec(new SymbolTable(), new SymbolTable()).Encode(state).ToArray();
+    }
 }
