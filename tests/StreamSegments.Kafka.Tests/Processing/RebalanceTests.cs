@@ -1,0 +1,142 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamSegments.Core.Policy;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Tests.Support;
+
+namespace StreamSegments.Kafka.Tests.Processing;
+
+public sealed class RebalanceTests : IDisposable
+{
+    private readonly KafkaScenario scenario = new(partitions: 1);
+
+    [Fact]
+    public void A_partition_paused_for_a_full_buffer_is_fetched_again_when_a_rebalance_hands_it_back()
+    {
+        // One order, then views, a cart and a favorite event of later instants: the task takes the order, then holds
+        // the rest back while the orders partition, read to its end, may still deliver an older record
+        // (CaughtUpIdleMs, long here; the run's last records wait it out too). The views' buffer fills and their
+        // partition is paused.
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        const int Views = 200;
+        const int Records = 1 + Views + 2 + 4;
+        scenario.Produce(
+            [
+                Order("o-1", start),
+                .. Enumerable.Range(1, Views).Select(i => Interaction("product-viewed", i, start.AddMinutes(i))),
+                Interaction("cart-item-added", Views + 1, start.AddMinutes(Views + 1)),
+                Interaction("favorite-added", Views + 2, start.AddMinutes(Views + 2)),
+            ],
+            start);
+        var options = scenario.Options();
+        options.MaxBufferedPerPartition = 16;
+        options.CaughtUpIdleMs = 15_000; // long enough for the rebalance below to happen during the hold
+        options.MaxTaskIdleMs = 600_000;
+
+        // A member leaving must not keep the group waiting for its session to expire.
+        options.Client["session.timeout.ms"] = "6000";
+        options.Client["heartbeat.interval.ms"] = "500";
+
+        using var cancellation = new CancellationTokenSource();
+        var log = new RecordingLogger();
+        using var processor = new SegmentStreamProcessor(
+            options, new SegmentPolicy(), scenario.StateOptions(), scenario.Broker.BootstrapServers, log);
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                processor.Run(cancellation.Token);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        })
+        { IsBackground = true };
+        thread.Start();
+        try
+        {
+            WaitFor(() => processor.Counters.RecordsConsumed == 1 && processor.Counters.Commits > 0, "the order to be processed");
+            Thread.Sleep(1_000);
+            Assert.Equal(1, processor.Counters.RecordsConsumed);
+
+            // Another member joins the group (everything is revoked and handed out again) and leaves (everything
+            // comes back to the worker): either way the worker is assigned the paused views partition anew.
+            using (var member = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+            {
+                BootstrapServers = scenario.Broker.BootstrapServers,
+                GroupId = options.GroupId,
+                PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+                EnableAutoCommit = false, // it must not move the group's offsets
+                SessionTimeoutMs = 6_000,
+                HeartbeatIntervalMs = 500,
+            }).Build())
+            {
+                member.Subscribe(options.Topics.Inputs);
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (member.Assignment.Count == 0 && processor.Counters.Restores < 2 && DateTime.UtcNow < deadline)
+                {
+                    member.Consume(TimeSpan.FromMilliseconds(100));
+                }
+
+                member.Close();
+            }
+
+            // A record newer than everything on each input ends the wait; then every view must be fetched and processed.
+            var later = start.AddDays(1);
+            scenario.Produce(
+                [
+                    Order("o-2", later), Interaction("product-viewed", Views + 3, later),
+                    Interaction("cart-item-added", Views + 4, later), Interaction("favorite-added", Views + 5, later),
+                ],
+                later);
+            KafkaScenario.WaitUntilQuiet(processor, expectedInputRecords: Records, () => failure is not null);
+            Assert.Null(failure);
+            Assert.True(processor.Counters.Restores >= 2, $"no rebalance happened ({processor.Counters.Restores} restores)");
+            var lastMarker = scenario.ReadCommitted(options.Topics.Changelog).Where(r => CommitMarker.IsMarkerKey(r.Message.Key)).Select(r => CommitMarker.Deserialize(r.Message.Value)).LastOrDefault();
+            Assert.True(
+                Records == processor.Counters.RecordsConsumed,
+                $"{processor.Counters.RecordsConsumed} of {Records} records processed, committed up to offsets {string.Join(",", lastMarker?.NextOffsets ?? [])}; the worker's log:\n{log}");
+        }
+        finally
+        {
+            cancellation.Cancel();
+            thread.Join(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    public void Dispose() => scenario.Dispose();
+
+    /// <summary>The worker's log lines, for a failure message.</summary>
+    private sealed class RecordingLogger : ILogger<SegmentStreamProcessor>
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> lines = new();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel}: {formatter(state, exception)} {exception}");
+
+        public override string ToString() => string.Join('\n', lines);
+    }
+
+    private static void WaitFor(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            Thread.Sleep(100);
+        }
+    }
+
+    private static string Order(string id, DateTimeOffset at) =>
+        $$"""{"type":"order-paid","eventId":"e-{{id}}","occurredAt":"{{at:yyyy-MM-ddTHH:mm:ss.fffZ}}","buyerId":"b-1","sellerId":"s-1","orderId":"{{id}}","amount":10.00,"currency":"RUB","items":[{"productId":"p-1","categoryId":"c-1","quantity":1,"price":10.00}]}""";
+
+    private static string Interaction(string type, int i, DateTimeOffset at) =>
+        $$"""{"type":"{{type}}","eventId":"v-{{i}}","occurredAt":"{{at:yyyy-MM-ddTHH:mm:ss.fffZ}}","buyerId":"b-{{i}}","sellerId":"s-1","productId":"p-1","categoryId":"c-1"}""";
+}
