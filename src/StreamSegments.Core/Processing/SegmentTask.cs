@@ -176,8 +176,21 @@ public sealed class SegmentTask
         while (Timers.TryTakeDue(until, out var buyerId, out var due))
         {
             // A queue entry is a hint: it is live only if the buyer really has a boundary at that instant.
-            if (!store.TryLoad(buyerId, buyer) || NextDue(buyer, due - 1) != due)
+            if (!store.TryLoad(buyerId, buyer))
             {
+                continue;
+            }
+
+            if (NextDue(buyer, due - 1) != due)
+            {
+                // The buyer's queued entry, which its boundary has moved past since (Finish keeps the earlier entry
+                // instead of adding one per event): queue the boundary that is now the next. The record keeps the
+                // old instant; that only costs a later event one push that may prove redundant.
+                if (buyer.ScheduledTimer == due && NextDue(buyer, due) is var next && next != EventTime.None)
+                {
+                    Timers.Schedule(buyerId, next);
+                }
+
                 continue;
             }
 
@@ -261,15 +274,15 @@ public sealed class SegmentTask
             return;
         }
 
-        // ScheduledTimer only avoids pushing the same entry twice; a stale value costs one extra (skipped) pop.
+        // One entry per buyer, at or before its next boundary: a push only when the boundary comes before the
+        // queued entry (or none is queued). When it moved later, as most events move it (a view pushes its window
+        // exit on), the queued entry stays and reschedules when it pops; a push per event would keep an entry per
+        // event of the last window in the queue, each costing a load when it pops.
         var next = NextDue(buyer, now);
-        if (next != buyer.ScheduledTimer)
+        if (next != EventTime.None && (buyer.ScheduledTimer <= now || next < buyer.ScheduledTimer))
         {
             buyer.ScheduledTimer = next;
-            if (next != EventTime.None)
-            {
-                Timers.Schedule(buyer.BuyerId, next);
-            }
+            Timers.Schedule(buyer.BuyerId, next);
         }
 
         if (mustWrite || dropped)

@@ -14,4 +14,25 @@ public class SegmentTaskSmokeTests
         var change = Assert.Single(harness.Sink.Segments);
         Assert.Equal(("s1", "b1", null, "new", "2026-01-01T10:00:00.000Z"), (change.SellerId, change.BuyerId, change.From, change.To, change.EffectiveAt));
     }
+
+    [Fact]
+    public void A_buyer_viewing_all_day_keeps_one_timer_entry_and_still_leaves_the_segment_at_its_last_views_window_exit()
+    {
+        var harness = new TaskHarness();
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        // Every view moves the window exit on; a queue entry per view would keep thousands queued for 90 days.
+        for (var i = 0; i < 5_000; i++)
+        {
+            harness.Send($$"""{"type":"product-viewed","eventId":"v{{i}}","occurredAt":"{{start.AddMinutes(10 * i):yyyy-MM-ddTHH:mm:ss.fffZ}}","buyerId":"b1","sellerId":"s1","productId":"p1","categoryId":"c1"}""");
+            Assert.InRange(harness.Task.Timers.Count, 0, 2);
+        }
+
+        var lastView = start.AddMinutes(10 * 4_999);
+        harness.AdvanceTo($"{lastView.AddDays(200):yyyy-MM-ddTHH:mm:ss.fffZ}");
+
+        var left = Assert.Single(harness.Sink.Segments, c => c.From == "interested-products");
+        Assert.Equal((null, $"{lastView.AddDays(90):yyyy-MM-ddTHH:mm:ss.fffZ}"), (left.To, left.EffectiveAt));
+        Assert.Equal(0, harness.Task.Timers.Count);
+    }
 }
