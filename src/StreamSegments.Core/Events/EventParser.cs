@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Globalization;
 using System.IO.Hashing;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -340,7 +343,10 @@ public sealed class EventParser
             return false;
         }
 
-        if (!reader.TryGetDecimal(out value) || value < 0 || value > MaxAmount)
+        // TryGetDecimal rounds to 28-29 significant digits, so a number a hair outside [0, 10^15] can read as a bound
+        // itself: at a bound, the number's own text decides.
+        if (!reader.TryGetDecimal(out value) || value < 0 || value > MaxAmount
+            || ((value == 0 || value == MaxAmount) && OutsideAmountRange(reader.HasValueSequence ? (ReadOnlySpan<byte>)reader.ValueSequence.ToArray() : reader.ValueSpan)))
         {
             rejection = new EventRejection(RejectReason.OutOfRange, field, "must be between 0 and 10^15");
             return false;
@@ -348,6 +354,36 @@ public sealed class EventParser
 
         rejection = default;
         return true;
+    }
+
+    /// <summary>
+    /// Whether a JSON number's text is exactly below 0 or above 10^15 (only asked when its rounded value is a bound).
+    /// </summary>
+    private static bool OutsideAmountRange(ReadOnlySpan<byte> number)
+    {
+        var negative = number[0] == (byte)'-';
+        var end = number.IndexOfAny((byte)'e', (byte)'E');
+        var mantissa = end < 0 ? number : number[..end];
+        var exponent = end < 0 ? 0 : int.Parse(number[(end + 1)..], CultureInfo.InvariantCulture);
+        var digits = new StringBuilder(mantissa.Length);
+        var point = mantissa.IndexOf((byte)'.');
+        foreach (var b in mantissa)
+        {
+            if (b is >= (byte)'0' and <= (byte)'9')
+            {
+                digits.Append((char)b);
+            }
+        }
+
+        var magnitude = BigInteger.Parse(digits.ToString(), CultureInfo.InvariantCulture);
+        if (negative)
+        {
+            return !magnitude.IsZero;
+        }
+
+        // magnitude * 10^(exponent - fraction digits) > 10^15, compared in integers.
+        var scale = exponent - (point < 0 ? 0 : mantissa.Length - point - 1) - 15;
+        return scale >= 0 ? magnitude * BigInteger.Pow(10, scale) > 1 : magnitude > BigInteger.Pow(10, -scale);
     }
 
     private static bool TryReadQuantity(ref Utf8JsonReader reader, out EventRejection rejection)
@@ -358,7 +394,8 @@ public sealed class EventParser
             return true;
         }
 
-        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var quantity))
+        // A whole number, as JSON Schema's "integer" means it: 2.0 is one, 2.5 is not.
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDecimal(out var quantity) || quantity != decimal.Truncate(quantity))
         {
             rejection = new EventRejection(RejectReason.WrongType, QuantityField, "a whole number");
             return false;

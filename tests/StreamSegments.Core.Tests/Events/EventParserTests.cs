@@ -49,6 +49,9 @@ public class EventParserTests
     [InlineData("\"amount\":5", "\"amount\":-0.01", RejectReason.OutOfRange, "amount")]
     [InlineData("\"amount\":5", "\"amount\":1000000000000000.01", RejectReason.OutOfRange, "amount")]
     [InlineData("\"amount\":5", "\"amount\":1e400", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":1000000000000000.00000000000001", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":1.00000000000000000000000000000001e15", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":-0.000000000000000000000000000000001", RejectReason.OutOfRange, "amount")]
     [InlineData("2026-01-01T00:00:00Z", "2026-02-30T00:00:00Z", RejectReason.InvalidTime, "occurredAt")]
     [InlineData("2026-01-01T00:00:00Z", "2026-01-01T24:00:00Z", RejectReason.InvalidTime, "occurredAt")]
     [InlineData("2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", RejectReason.InvalidTime, "occurredAt")]
@@ -92,6 +95,12 @@ public class EventParserTests
     [Theory]
     [InlineData("0", "0")]
     [InlineData("1000000000000000", "1000000000000000")]
+    [InlineData("1000000000000000.000", "1000000000000000")]
+    [InlineData("1e15", "1000000000000000")]
+    [InlineData("999999999999999.999999999999999999", "1000000000000000")]
+    [InlineData("-0", "0")]
+    [InlineData("-0.000", "0")]
+    [InlineData("0.0000000000000000000000000000001", "0")]
     [InlineData("1e3", "1000")]
     [InlineData("19236.42", "19236.42")]
     public void Amounts_from_0_to_10_to_the_15_are_read_exactly(string json, string expected)
@@ -134,6 +143,16 @@ public class EventParserTests
 
         Assert.True(p.TryParse(Encoding.UTF8.GetBytes(line), parsed, out _));
         Assert.Equal(["c1", "c2"], parsed.ItemCategories.ToArray().Select(categories.TextOf));
+    }
+
+    [Theory]
+    [InlineData("2")]
+    [InlineData("2.0")]
+    [InlineData("2e0")]
+    public void Whole_quantities_are_read_however_they_are_written(string quantity)
+    {
+        var line = Order.Replace("\"amount\":5", $"\"amount\":5,\"items\":[{{\"productId\":\"p\",\"categoryId\":\"c\",\"quantity\":{quantity}}}]", StringComparison.Ordinal);
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(line), parsed, out var rejection), rejection.Message);
     }
 
     private void AssertRejected(string line, RejectReason reason, string? field)
