@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using StreamSegments.Core.Policy;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
 
@@ -37,73 +36,51 @@ public sealed class RebalanceTests : IDisposable
         options.Client["session.timeout.ms"] = "6000";
         options.Client["heartbeat.interval.ms"] = "500";
 
-        using var cancellation = new CancellationTokenSource();
         var log = new RecordingLogger();
-        using var processor = new SegmentStreamProcessor(
-            options, new SegmentPolicy(), scenario.StateOptions(), scenario.Broker.BootstrapServers, log);
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        using var worker = scenario.StartWorker(options, logger: log);
+        var processor = worker.Processor;
+        WaitFor(() => processor.Counters.RecordsConsumed == 1 && processor.Counters.Commits > 0, "the order to be processed");
+        Thread.Sleep(1_000);
+        Assert.Equal(1, processor.Counters.RecordsConsumed);
+
+        // Another member joins the group (everything is revoked and handed out again) and leaves (everything
+        // comes back to the worker): either way the worker is assigned the paused views partition anew.
+        using (var member = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
-            try
-            {
-                processor.Run(cancellation.Token);
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        })
-        { IsBackground = true };
-        thread.Start();
-        try
+            BootstrapServers = scenario.Broker.BootstrapServers,
+            GroupId = options.GroupId,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+            EnableAutoCommit = false, // it must not move the group's offsets
+            SessionTimeoutMs = 6_000,
+            HeartbeatIntervalMs = 500,
+        }).Build())
         {
-            WaitFor(() => processor.Counters.RecordsConsumed == 1 && processor.Counters.Commits > 0, "the order to be processed");
-            Thread.Sleep(1_000);
-            Assert.Equal(1, processor.Counters.RecordsConsumed);
-
-            // Another member joins the group (everything is revoked and handed out again) and leaves (everything
-            // comes back to the worker): either way the worker is assigned the paused views partition anew.
-            using (var member = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+            member.Subscribe(options.Topics.Inputs);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (member.Assignment.Count == 0 && processor.Counters.Restores < 2 && DateTime.UtcNow < deadline)
             {
-                BootstrapServers = scenario.Broker.BootstrapServers,
-                GroupId = options.GroupId,
-                PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
-                EnableAutoCommit = false, // it must not move the group's offsets
-                SessionTimeoutMs = 6_000,
-                HeartbeatIntervalMs = 500,
-            }).Build())
-            {
-                member.Subscribe(options.Topics.Inputs);
-                var deadline = DateTime.UtcNow.AddSeconds(60);
-                while (member.Assignment.Count == 0 && processor.Counters.Restores < 2 && DateTime.UtcNow < deadline)
-                {
-                    member.Consume(TimeSpan.FromMilliseconds(100));
-                }
-
-                member.Close();
+                member.Consume(TimeSpan.FromMilliseconds(100));
             }
 
-            // A record newer than everything on each input ends the wait; then every view must be fetched and processed.
-            var later = start.AddDays(1);
-            scenario.Produce(
-                [
-                    Order("o-2", later), Interaction("product-viewed", Views + 3, later),
-                    Interaction("cart-item-added", Views + 4, later), Interaction("favorite-added", Views + 5, later),
-                ],
-                later);
-            KafkaScenario.WaitUntilQuiet(processor, expectedInputRecords: Records, () => failure is not null);
-            Assert.Null(failure);
-            Assert.True(processor.Counters.Restores >= 2, $"no rebalance happened ({processor.Counters.Restores} restores)");
-            var lastMarker = scenario.ReadCommitted(options.Topics.Changelog).Where(r => CommitMarker.IsMarkerKey(r.Message.Key)).Select(r => CommitMarker.Deserialize(r.Message.Value)).LastOrDefault();
-            Assert.True(
-                Records == processor.Counters.RecordsConsumed,
-                $"{processor.Counters.RecordsConsumed} of {Records} records processed, committed up to offsets {string.Join(",", lastMarker?.NextOffsets ?? [])}; the worker's log:\n{log}");
+            member.Close();
         }
-        finally
-        {
-            cancellation.Cancel();
-            thread.Join(TimeSpan.FromSeconds(60));
-        }
+
+        // A record newer than everything on each input ends the wait; then every view must be fetched and processed.
+        var later = start.AddDays(1);
+        scenario.Produce(
+            [
+                Order("o-2", later), Interaction("product-viewed", Views + 3, later),
+                Interaction("cart-item-added", Views + 4, later), Interaction("favorite-added", Views + 5, later),
+            ],
+            later);
+        KafkaScenario.WaitUntilQuiet(processor, expectedInputRecords: Records, () => worker.Failure is not null);
+        Assert.Null(worker.Failure);
+        Assert.True(processor.Counters.Restores >= 2, $"no rebalance happened ({processor.Counters.Restores} restores)");
+        var lastMarker = scenario.ReadCommitted(options.Topics.Changelog).Where(r => CommitMarker.IsMarkerKey(r.Message.Key)).Select(r => CommitMarker.Deserialize(r.Message.Value)).LastOrDefault();
+        Assert.True(
+            Records == processor.Counters.RecordsConsumed,
+            $"{processor.Counters.RecordsConsumed} of {Records} records processed, committed up to offsets {string.Join(",", lastMarker?.NextOffsets ?? [])}; the worker's log:\n{log}");
+        worker.Stop();
     }
 
     public void Dispose() => scenario.Dispose();

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamSegments.Core.Policy;
 using StreamSegments.Kafka.Broker;
@@ -112,6 +113,14 @@ public sealed class KafkaScenario : IDisposable
 
     public StateStoreOptions StateOptions() => new() { Directory = StateDirectory, MemoryBudgetBytes = 8L << 20 };
 
+    /// <summary>Starts a worker in this process, on a thread of its own; disposing it stops it gracefully.</summary>
+    public RunningWorker StartWorker(
+        SegmentStreamOptions? options = null, TimeProvider? wallClock = null, SegmentStreamTelemetry? telemetry = null,
+        ILogger<SegmentStreamProcessor>? logger = null) =>
+        new(new SegmentStreamProcessor(
+            options ?? Options(wallClock), new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
+            logger ?? NullLogger<SegmentStreamProcessor>.Instance, wallClock, telemetry));
+
     /// <summary>
     /// Runs a worker in this process until every input record is committed and the outputs have been quiet for a
     /// while, then stops it gracefully. <paramref name="whileQuiet"/> sees the worker once it is quiet, still running.
@@ -120,39 +129,15 @@ public sealed class KafkaScenario : IDisposable
         long expectedInputRecords, TimeProvider? wallClock = null, SegmentStreamOptions? options = null,
         SegmentStreamTelemetry? telemetry = null, Action<SegmentStreamProcessor>? whileQuiet = null)
     {
-        using var cancellation = new CancellationTokenSource();
-        using var processor = new SegmentStreamProcessor(
-            options ?? Options(wallClock), new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
-            NullLogger<SegmentStreamProcessor>.Instance, wallClock, telemetry);
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        using var worker = StartWorker(options, wallClock, telemetry);
+        WaitUntilQuiet(worker.Processor, expectedInputRecords, () => worker.Failure is not null);
+        if (worker.Failure is null)
         {
-            try
-            {
-                processor.Run(cancellation.Token);
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        })
-        { IsBackground = true };
-        thread.Start();
-
-        WaitUntilQuiet(processor, expectedInputRecords, () => failure is not null);
-        if (failure is null)
-        {
-            whileQuiet?.Invoke(processor);
+            whileQuiet?.Invoke(worker.Processor);
         }
 
-        cancellation.Cancel();
-        thread.Join(TimeSpan.FromSeconds(60));
-        if (failure is not null)
-        {
-            throw new InvalidOperationException("The worker failed.", failure);
-        }
-
-        return processor.Counters;
+        worker.Stop();
+        return worker.Processor.Counters;
     }
 
     /// <summary>
@@ -255,6 +240,55 @@ public sealed class KafkaScenario : IDisposable
         {
             Directory.Delete(StateDirectory, recursive: true);
         }
+    }
+}
+
+/// <summary>A <see cref="SegmentStreamProcessor"/> running on a thread of its own.</summary>
+public sealed class RunningWorker : IDisposable
+{
+    private readonly CancellationTokenSource cancellation = new();
+    private readonly Thread thread;
+
+    public RunningWorker(SegmentStreamProcessor processor)
+    {
+        Processor = processor;
+        thread = new Thread(() =>
+        {
+            try
+            {
+                processor.Run(cancellation.Token);
+            }
+            catch (Exception ex)
+            {
+                Failure = ex;
+            }
+        })
+        { IsBackground = true };
+        thread.Start();
+    }
+
+    public SegmentStreamProcessor Processor { get; }
+
+    /// <summary>What ended the worker's loop with an error, if anything did.</summary>
+    public Exception? Failure { get; private set; }
+
+    /// <summary>Stops the loop gracefully (commit, checkpoint, leave the group); throws if it had failed.</summary>
+    public void Stop()
+    {
+        cancellation.Cancel();
+        thread.Join(TimeSpan.FromSeconds(60));
+        if (Failure is not null)
+        {
+            throw new InvalidOperationException("The worker failed.", Failure);
+        }
+    }
+
+    public void Dispose()
+    {
+        cancellation.Cancel();
+        thread.Join(TimeSpan.FromSeconds(60));
+        Processor.Dispose();
+        cancellation.Dispose();
     }
 }
 
