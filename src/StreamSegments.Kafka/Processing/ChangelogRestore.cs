@@ -123,15 +123,16 @@ internal static class ChangelogRestore
                 lastRecordAt = Environment.TickCount64;
                 progress?.Invoke();
 
-                // The end is known before reading, so the loop stops there rather than wait for the EOF, which takes
-                // one more fetch (a whole fetch.wait.max.ms on the embedded broker). When transaction control records
-                // end the range, no record reaches it and the EOF ends the loop instead.
+                // When transaction control records end the range, no record reaches its end and the EOF ends the loop.
                 if (record.IsPartitionEOF)
                 {
                     break;
                 }
 
                 visit(record);
+
+                // The end is known before reading, so the loop stops there rather than wait for the EOF, which takes
+                // one more fetch (a whole fetch.wait.max.ms on the embedded broker).
                 if (record.Offset.Value + 1 >= end)
                 {
                     break;

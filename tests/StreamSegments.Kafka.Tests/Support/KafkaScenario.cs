@@ -275,8 +275,7 @@ public sealed class RunningWorker : IDisposable
     /// <summary>Stops the loop gracefully (commit, checkpoint, leave the group); throws if it had failed.</summary>
     public void Stop()
     {
-        cancellation.Cancel();
-        thread.Join(TimeSpan.FromSeconds(60));
+        Halt();
         if (Failure is not null)
         {
             throw new InvalidOperationException("The worker failed.", Failure);
@@ -285,10 +284,15 @@ public sealed class RunningWorker : IDisposable
 
     public void Dispose()
     {
-        cancellation.Cancel();
-        thread.Join(TimeSpan.FromSeconds(60));
+        Halt();
         Processor.Dispose();
         cancellation.Dispose();
+    }
+
+    private void Halt()
+    {
+        cancellation.Cancel();
+        thread.Join(TimeSpan.FromSeconds(60));
     }
 }
 
