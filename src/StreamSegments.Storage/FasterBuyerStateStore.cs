@@ -14,13 +14,21 @@ namespace StreamSegments.Storage;
 /// </summary>
 /// <remarks>
 /// Keys are the buyer id's UTF-8 bytes behind a one-byte kind tag, so there are no hash collisions to worry
-/// about. Checkpoints carry an opaque cookie (what the caller needs to resume: input position, clock); it is
+/// about. A buyer whose encoded state is larger than <see cref="MaxPartBytes"/> (a crawler's months of event ids)
+/// is stored as a head record and numbered parts: a FASTER record must fit in one log page, and a changelog
+/// record in one Kafka message, and neither may stop a task. Checkpoints carry an opaque cookie (what the caller needs to resume: input position, clock); it is
 /// set only while processing is paused, since FASTER reads it when the checkpoint metadata is written.
 /// </remarks>
 public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 {
     private const byte BuyerKey = (byte)'B';
     private const byte CatalogKey = (byte)'C';
+    private const byte PartKey = (byte)'P';
+
+    // First byte of a head whose state continues in parts (codec format versions are small numbers), followed by
+    // the number of parts (4 bytes) and the state's first bytes; part i (from 1) holds the next bytes.
+    private const byte PartedHead = 0xFF;
+    private const int PartedHeadBytes = 1 + sizeof(int);
 
     // Each prefetch of a batch reads into a slot of its own: a record already in memory is copied there and
     // dropped, instead of into memory rented from a pool. A pending read completes into its slot (or into rented
@@ -44,6 +52,10 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private readonly Dictionary<byte[], byte[]?> prefetched = new(ByteArrayComparer.Instance);
     private readonly Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> prefetchedById;
     private int pendingPrefetches;
+    private byte[] assembly = [];
+    private byte[] lastLoaded = new byte[64];
+    private int lastLoadedLength = -1;
+    private int lastLoadedParts;
     private bool disposed;
 
     public FasterBuyerStateStore(string directory, StateStoreOptions options, SymbolTable sellers, SymbolTable categories)
@@ -56,6 +68,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         this.categories = categories;
         codec = new BuyerStateCodec(sellers, categories);
         geometry = options.Geometry();
+
+        // Allocated with half again as slack (BuyerRecordFunctions), a part then takes at most about 40% of a page.
+        MaxPartBytes = Math.Min(256 * 1024, (geometry.PageBytes / 4) - PartedHeadBytes);
 
         logDevice = Devices.CreateLogDevice(Path.Combine(directory, "log", "hlog"), preallocateFile: false, deleteOnClose: false);
         store = new FasterKV<SpanByte, SpanByte>(
@@ -85,6 +100,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
     public string Directory { get; }
 
+    /// <summary>Largest state payload kept in one record; a larger buyer is split into a head and parts.</summary>
+    public int MaxPartBytes { get; }
+
     /// <summary>Bytes of memory the store may use: index plus in-memory log.</summary>
     public long MemoryBudgetBytes => geometry.MemoryBytes;
 
@@ -106,7 +124,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// </summary>
     public IStateRecordObserver? Observer { get; set; }
 
-    /// <summary>Number of distinct keys (buyers and catalog facts); an O(index) walk, for diagnostics.</summary>
+    /// <summary>Number of distinct keys (buyers, parts of large buyers, catalog facts); an O(index) walk, for diagnostics.</summary>
     public long EntryCount => store.EntryCount;
 
     /// <summary>
@@ -171,10 +189,11 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         {
             if (fetched is null)
             {
+                RememberLoaded(buyerId, parts: 0);
                 return false;
             }
 
-            codec.Decode(buyerId, BuyerRecordFunctions.State(fetched), state);
+            DecodeHead(buyerId, BuyerRecordFunctions.State(fetched), state);
             return true;
         }
 
@@ -183,57 +202,153 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         var status = session.Read(ref key, ref output);
         if (status.IsPending)
         {
-            session.CompletePendingWithOutputs(out var completed, wait: true);
-            using (completed)
-            {
-                if (!completed.Next())
-                {
-                    throw new InvalidOperationException("FASTER completed no pending read.");
-                }
-
-                status = completed.Current.Status;
-                output = completed.Current.Output;
-            }
+            (status, output) = CompleteRead();
         }
 
         if (!status.Found)
         {
             output.Memory?.Dispose();
+            RememberLoaded(buyerId, parts: 0);
             return false;
         }
 
         if (output.IsSpanByte)
         {
-            codec.Decode(buyerId, BuyerRecordFunctions.State(output.SpanByte.AsReadOnlySpan()), state);
+            DecodeHead(buyerId, BuyerRecordFunctions.State(output.SpanByte.AsReadOnlySpan()), state);
         }
         else
         {
             using var memory = output.Memory;
-            codec.Decode(buyerId, BuyerRecordFunctions.State(memory.Memory.Span[..output.Length]), state);
+            DecodeHead(buyerId, BuyerRecordFunctions.State(memory.Memory.Span[..output.Length]), state);
         }
 
         return true;
     }
 
-    public unsafe void Save(BuyerState state)
+    /// <summary>Decodes a buyer from its head record, reading its parts first when it has them.</summary>
+    private void DecodeHead(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> head, BuyerState state)
     {
-        var encoded = codec.Encode(state);
-        var allocated = BuyerRecordFunctions.AllocatedLength(encoded.Length);
-        if (allocated > geometry.PageBytes - 1024)
+        var parts = PartsOf(head);
+        RememberLoaded(buyerId, parts);
+        codec.Decode(buyerId, parts == 0 ? head : Assemble(buyerId, head, parts), state);
+    }
+
+    private static int PartsOf(ReadOnlySpan<byte> head) =>
+        head.Length >= PartedHeadBytes && head[0] == PartedHead ? BinaryPrimitives.ReadInt32LittleEndian(head[1..]) : 0;
+
+    /// <summary>The whole encoded state of a parted buyer: the head's bytes, then each part's, in the assembly buffer.</summary>
+    private ReadOnlySpan<byte> Assemble(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> head, int parts)
+    {
+        var length = head.Length - PartedHeadBytes;
+        EnsureCapacity(ref assembly, length);
+        head[PartedHeadBytes..].CopyTo(assembly);
+        for (var part = 1; part <= parts; part++)
         {
-            throw new InvalidOperationException(
-                $"Buyer state of {encoded.Length} bytes does not fit in one FASTER page ({geometry.PageBytes} bytes); raise State:MemoryBudgetBytes.");
+            var key = PartKeyOf(buyerId, part);
+            var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
+            var status = session.Read(ref key, ref output);
+            if (status.IsPending)
+            {
+                (status, output) = CompleteRead();
+            }
+
+            if (!status.Found)
+            {
+                throw new InvalidDataException(
+                    $"Buyer '{System.Text.Encoding.UTF8.GetString(buyerId)}' has {parts} parts but part {part} is missing.");
+            }
+
+            using var memory = output.Memory;
+            var payload = BuyerRecordFunctions.State(memory is null ? output.SpanByte.AsReadOnlySpan() : memory.Memory.Span[..output.Length]);
+            EnsureCapacity(ref assembly, length + payload.Length);
+            payload.CopyTo(assembly.AsSpan(length));
+            length += payload.Length;
         }
 
+        return assembly.AsSpan(0, length);
+    }
+
+    private (Status Status, SpanByteAndMemory Output) CompleteRead()
+    {
+        session.CompletePendingWithOutputs(out var completed, wait: true);
+        using (completed)
+        {
+            if (!completed.Next())
+            {
+                throw new InvalidOperationException("FASTER completed no pending read.");
+            }
+
+            return (completed.Current.Status, completed.Current.Output);
+        }
+    }
+
+    /// <summary>
+    /// Remembers how many parts the buyer just loaded has, so that the write or delete which follows (the task
+    /// always loads a buyer before either) knows which parts to remove without reading the head again.
+    /// </summary>
+    private void RememberLoaded(ReadOnlySpan<byte> buyerId, int parts)
+    {
+        EnsureCapacity(ref lastLoaded, buyerId.Length);
+        buyerId.CopyTo(lastLoaded);
+        lastLoadedLength = buyerId.Length;
+        lastLoadedParts = parts;
+    }
+
+    /// <summary>How many parts the stored version of a buyer has (0 when it has none or is absent).</summary>
+    private int StoredParts(ReadOnlySpan<byte> buyerId)
+    {
+        if (lastLoadedLength >= 0 && buyerId.SequenceEqual(lastLoaded.AsSpan(0, lastLoadedLength)))
+        {
+            return lastLoadedParts;
+        }
+
+        var key = Key(BuyerKey, buyerId, default);
+        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
+        var status = session.Read(ref key, ref output);
+        if (status.IsPending)
+        {
+            (status, output) = CompleteRead();
+        }
+
+        using var memory = output.Memory;
+        return !status.Found ? 0
+            : PartsOf(BuyerRecordFunctions.State(memory is null ? output.SpanByte.AsReadOnlySpan() : memory.Memory.Span[..output.Length]));
+    }
+
+    public void Save(BuyerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var encoded = codec.Encode(state);
         if (prefetched.Count > 0)
         {
             prefetchedById.Remove(state.BuyerId);
         }
 
+        var storedParts = StoredParts(state.BuyerId);
+        var parts = encoded.Length <= MaxPartBytes ? 0 : (encoded.Length - 1) / MaxPartBytes;
         var key = Key(BuyerKey, state.BuyerId, default);
-        var value = Framed(encoded);
-        session.Upsert(ref key, ref value);
-        Observer?.Written(key.AsReadOnlySpan(), encoded);
+        if (parts == 0)
+        {
+            Upsert(ref key, encoded);
+        }
+        else
+        {
+            var first = encoded[..MaxPartBytes];
+            EnsureCapacity(ref assembly, PartedHeadBytes + first.Length);
+            assembly[0] = PartedHead;
+            BinaryPrimitives.WriteInt32LittleEndian(assembly.AsSpan(1), parts);
+            first.CopyTo(assembly.AsSpan(PartedHeadBytes));
+            Upsert(ref key, assembly.AsSpan(0, PartedHeadBytes + first.Length));
+            for (var part = 1; part <= parts; part++)
+            {
+                var partKey = PartKeyOf(state.BuyerId, part);
+                var start = part * MaxPartBytes;
+                Upsert(ref partKey, encoded.Slice(start, Math.Min(MaxPartBytes, encoded.Length - start)));
+            }
+        }
+
+        DeleteParts(state.BuyerId, from: parts + 1, through: storedParts);
+        RememberLoaded(state.BuyerId, parts);
     }
 
     public void Delete(ReadOnlySpan<byte> buyerId)
@@ -243,9 +358,29 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             prefetchedById.Remove(buyerId);
         }
 
+        var storedParts = StoredParts(buyerId);
         var key = Key(BuyerKey, buyerId, default);
         session.Delete(ref key);
         Observer?.Deleted(key.AsReadOnlySpan());
+        DeleteParts(buyerId, from: 1, through: storedParts);
+        RememberLoaded(buyerId, parts: 0);
+    }
+
+    private void Upsert(ref SpanByte key, ReadOnlySpan<byte> payload)
+    {
+        var value = Framed(payload);
+        session.Upsert(ref key, ref value);
+        Observer?.Written(key.AsReadOnlySpan(), payload);
+    }
+
+    private void DeleteParts(ReadOnlySpan<byte> buyerId, int from, int through)
+    {
+        for (var part = from; part <= through; part++)
+        {
+            var key = PartKeyOf(buyerId, part);
+            session.Delete(ref key);
+            Observer?.Deleted(key.AsReadOnlySpan());
+        }
     }
 
     public unsafe void SaveCatalogEntry(int seller, int category)
@@ -265,7 +400,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// </summary>
     public void ApplyRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload, bool delete)
     {
-        if (key.IsEmpty || (key[0] != BuyerKey && key[0] != CatalogKey))
+        if (key.IsEmpty || (key[0] != BuyerKey && key[0] != CatalogKey && key[0] != PartKey))
         {
             throw new InvalidDataException($"Not a state record key (kind {(key.IsEmpty ? "none" : key[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}).");
         }
@@ -275,6 +410,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             prefetched.Clear();
         }
 
+        lastLoadedLength = -1;
         EnsureKeyBuffer(key.Length);
         key.CopyTo(keyBuffer);
         var faster = SpanByte.FromFixedSpan(keyBuffer.AsSpan(0, key.Length));
@@ -311,6 +447,25 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
     }
 
+    private static void EnsureCapacity(ref byte[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            Array.Resize(ref buffer, Math.Max(length, buffer.Length * 2));
+        }
+    }
+
+    /// <summary>Key of a parted buyer's part: the kind tag, the part number (big-endian), the buyer id.</summary>
+    private SpanByte PartKeyOf(ReadOnlySpan<byte> buyerId, int part)
+    {
+        var length = 1 + sizeof(int) + buyerId.Length;
+        EnsureKeyBuffer(length);
+        keyBuffer[0] = PartKey;
+        BinaryPrimitives.WriteInt32BigEndian(keyBuffer.AsSpan(1), part);
+        buyerId.CopyTo(keyBuffer.AsSpan(1 + sizeof(int)));
+        return SpanByte.FromFixedSpan(keyBuffer.AsSpan(0, length));
+    }
+
     /// <summary>Visits every live record (newest version of each key, deletions excluded), buyers and catalog facts.</summary>
     /// <remarks>
     /// Not FASTER's own Iterate(): in 2.6.5 it copies serialized SpanByte keys by value when a key's record is
@@ -333,6 +488,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             }
         }
 
+        var parted = new List<byte[]>();
         using (var scan = store.Log.Scan(begin, end))
         {
             while (scan.GetNext(out var info))
@@ -340,10 +496,49 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                 var key = scan.GetKey().AsReadOnlySpan();
                 if (!info.Tombstone && newest[XxHash128.HashToUInt128(key)] == scan.CurrentAddress)
                 {
-                    Dispatch(visitor, key, scan.GetValue().AsReadOnlySpan());
+                    var value = scan.GetValue().AsReadOnlySpan();
+                    if (key[0] == BuyerKey && PartsOf(BuyerRecordFunctions.State(value)) > 0)
+                    {
+                        // Its parts are read after the scan: a read may have to wait for the disk.
+                        parted.Add(key[1..].ToArray());
+                    }
+                    else
+                    {
+                        Dispatch(visitor, key, value);
+                    }
                 }
             }
         }
+
+        foreach (var buyerId in parted)
+        {
+            if (ReadWhole(buyerId) is { } state)
+            {
+                visitor.Buyer(buyerId, state);
+            }
+        }
+    }
+
+    /// <summary>A buyer's whole encoded state, parts assembled; null when absent.</summary>
+    private byte[]? ReadWhole(ReadOnlySpan<byte> buyerId)
+    {
+        var key = Key(BuyerKey, buyerId, default);
+        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
+        var status = session.Read(ref key, ref output);
+        if (status.IsPending)
+        {
+            (status, output) = CompleteRead();
+        }
+
+        using var memory = output.Memory;
+        if (!status.Found)
+        {
+            return null;
+        }
+
+        var head = BuyerRecordFunctions.State(memory is null ? output.SpanByte.AsReadOnlySpan() : memory.Memory.Span[..output.Length]);
+        var parts = PartsOf(head);
+        return parts == 0 ? head.ToArray() : Assemble(buyerId, head, parts).ToArray();
     }
 
     /// <summary>
@@ -491,6 +686,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         {
             case BuyerKey:
                 visitor.Buyer(key[1..], BuyerRecordFunctions.State(value));
+                break;
+            case PartKey:
+                // Read with their head.
                 break;
             case CatalogKey:
                 var sellerLength = BinaryPrimitives.ReadInt32LittleEndian(key[1..]);

@@ -1,4 +1,5 @@
 using System.Text;
+using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
@@ -152,6 +153,125 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         Assert.Equal(latest.Count, seen);
     }
 
+    [Fact]
+    public async Task A_buyer_larger_than_a_page_is_stored_in_parts_and_reads_back_whole_after_recovery()
+    {
+        // 4 MiB budget: 128 KiB pages. 40k seen ids are about 520 KB encoded, several parts.
+        var options = new StateStoreOptions { MemoryBudgetBytes = 4L << 20 };
+        var crawler = WithSeenIds(Buyer("b-crawler", orders: 3, seed: 5), 40_000);
+        using (var store = Open(options))
+        {
+            store.Save(Buyer("b-small", orders: 2, seed: 1));
+            store.Save(crawler);
+            store.Save(Buyer("b-other", orders: 1, seed: 2));
+
+            Assert.True(store.EntryCount >= 3 + 4, $"expected the crawler in parts, found {store.EntryCount} keys");
+            var loaded = new BuyerState();
+            Assert.True(store.TryLoad("b-crawler"u8, loaded));
+            AssertSame(crawler, loaded);
+            await store.CheckpointAsync([9], CancellationToken.None);
+        }
+
+        using var reopened = Open(options);
+        Assert.Equal([9], await reopened.RecoverAsync(CancellationToken.None));
+        Assert.Equal(["b-crawler", "b-other", "b-small"], BuyerIds(reopened).Order(StringComparer.Ordinal));
+        var recovered = new BuyerState();
+        reopened.ForEachBuyer(new BuyerState(), buyer =>
+        {
+            if (buyer.BuyerId.SequenceEqual("b-crawler"u8))
+            {
+                AssertSame(crawler, buyer);
+            }
+        });
+        Assert.True(reopened.TryLoad("b-crawler"u8, recovered));
+        AssertSame(crawler, recovered);
+    }
+
+    [Fact]
+    public void A_parted_buyer_that_shrinks_or_is_deleted_leaves_no_part_behind_in_the_store_or_its_changelog()
+    {
+        var options = new StateStoreOptions { MemoryBudgetBytes = 4L << 20 };
+        using var store = Open(options);
+        var changelog = new RecordingObserver();
+        store.Observer = changelog;
+        store.Save(Buyer("b-small", orders: 2, seed: 1));
+        var keysOfSmallBuyer = store.EntryCount;
+
+        var loaded = new BuyerState();
+        Assert.False(store.TryLoad("b-crawler"u8, loaded));
+        store.Save(WithSeenIds(Buyer("b-crawler", orders: 3, seed: 5), 40_000));
+        var partedKeys = store.EntryCount - keysOfSmallBuyer;
+        Assert.True(partedKeys > 2, $"the crawler took {partedKeys} keys");
+        Assert.All(changelog.Latest.Values, payload => Assert.True(payload is null || payload.Length <= store.MaxPartBytes + 8, $"a changelog record of {payload?.Length} bytes"));
+
+        // Fewer ids: fewer parts, the surplus deleted.
+        Assert.True(store.TryLoad("b-crawler"u8, loaded));
+        var shrunk = WithSeenIds(Buyer("b-crawler", orders: 3, seed: 5), 12_000);
+        store.Save(shrunk);
+        Assert.True(store.TryLoad("b-crawler"u8, loaded));
+        AssertSame(shrunk, loaded);
+        Assert.True(store.EntryCount - keysOfSmallBuyer < partedKeys, $"{store.EntryCount - keysOfSmallBuyer} keys after shrinking from {partedKeys}");
+
+        // The changelog alone rebuilds the same buyer in another store.
+        using (var rebuilt = new FasterBuyerStateStore(directory + "-rebuilt", options, sellers, categories))
+        {
+            try
+            {
+                foreach (var (key, payload) in changelog.Latest)
+                {
+                    rebuilt.ApplyRecord(key.Span, payload, delete: payload is null);
+                }
+
+                var fromChangelog = new BuyerState();
+                Assert.True(rebuilt.TryLoad("b-crawler"u8, fromChangelog));
+                AssertSame(shrunk, fromChangelog);
+                Assert.Equal(store.EntryCount, rebuilt.EntryCount);
+            }
+            finally
+            {
+                FasterBuyerStateStore.DeleteDirectory(rebuilt.Directory);
+            }
+        }
+
+        store.Delete("b-crawler"u8);
+        Assert.False(store.TryLoad("b-crawler"u8, loaded));
+        Assert.Equal(keysOfSmallBuyer, store.EntryCount);
+        Assert.Equal(["b-small"], changelog.Latest.Where(r => r.Value is not null).Select(r => Encoding.UTF8.GetString(r.Key.Span[1..])));
+    }
+
+    [Fact]
+    public void A_buyer_seen_a_hundred_thousand_times_in_its_window_is_processed_and_still_recognises_a_resent_event()
+    {
+        // The smallest budget (128 KiB pages): a crawler's event ids alone outgrow a page within a few thousand events.
+        using var store = Open(new StateStoreOptions { MemoryBudgetBytes = 4L << 20 });
+        var task = new SegmentTask(new SegmentPolicy(), store, new NullSink(), sellers, categories);
+        var seller = sellers.Intern("s-1"u8);
+        var category = categories.Intern("c-1"u8);
+        const int views = 12_000;
+        for (var i = 0; i < views; i++)
+        {
+            var view = BuyerEvent.Create(EventKind.ProductViewed, EventTime.Day + (i * 60_000L), (ulong)i + 1, "b-crawler"u8, seller, category);
+            Assert.Equal(ApplyOutcome.Applied, task.Apply(view));
+        }
+
+        var resent = BuyerEvent.Create(EventKind.ProductViewed, EventTime.Day, 1, "b-crawler"u8, seller, category);
+        Assert.Equal(ApplyOutcome.DuplicateEvent, task.Apply(resent));
+        var loaded = new BuyerState();
+        Assert.True(store.TryLoad("b-crawler"u8, loaded));
+        Assert.Equal(views, loaded.SeenCount);
+        Assert.True(store.EntryCount > 2, "the crawler should be stored in parts");
+    }
+
+    private static BuyerState WithSeenIds(BuyerState state, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            state.AddSeen(new SeenEvent((ulong)(i * 7919) ^ 0x9E37_79B9_7F4A_7C15UL, (EventTime.Day * 90) + i));
+        }
+
+        return state;
+    }
+
     private FasterBuyerStateStore Open(StateStoreOptions? options = null) =>
         new(directory, options ?? new StateStoreOptions(), sellers, categories);
 
@@ -195,6 +315,27 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
 
         Assert.Equal(expected.Categories.ToArray(), actual.Categories.ToArray());
         Assert.Equal(expected.Seen.ToArray(), actual.Seen.ToArray());
+    }
+
+    private sealed class RecordingObserver : IStateRecordObserver
+    {
+        public Dictionary<ReadOnlyMemory<byte>, byte[]?> Latest { get; } = new(new MemoryComparer());
+
+        public void Written(ReadOnlySpan<byte> key, ReadOnlySpan<byte> payload) => Latest[key.ToArray()] = payload.ToArray();
+
+        public void Deleted(ReadOnlySpan<byte> key) => Latest[key.ToArray()] = null;
+
+        private sealed class MemoryComparer : IEqualityComparer<ReadOnlyMemory<byte>>
+        {
+            public bool Equals(ReadOnlyMemory<byte> x, ReadOnlyMemory<byte> y) => x.Span.SequenceEqual(y.Span);
+
+            public int GetHashCode(ReadOnlyMemory<byte> obj)
+            {
+                var hash = default(HashCode);
+                hash.AddBytes(obj.Span);
+                return hash.ToHashCode();
+            }
+        }
     }
 
     private sealed class NullSink : IChangeSink
