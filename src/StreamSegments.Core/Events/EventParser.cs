@@ -54,6 +54,13 @@ public sealed class EventParser
     private Slice[] itemCategories = new Slice[8];
     private int itemCount;
 
+    // Failures of fields that belong to some event types only, kept until the type is known: a field the event's
+    // type does not have is not validated (the schemas allow any additional property).
+    // At most one (the first) per field.
+    private readonly (Fields Field, EventRejection Rejection)[] deferred = new (Fields, EventRejection)[16];
+    private int deferredCount;
+    private Fields deferredFields;
+
     public EventParser(SymbolTable sellers, SymbolTable categories)
     {
         this.sellers = sellers;
@@ -68,8 +75,16 @@ public sealed class EventParser
             return false;
         }
 
+        // RFC 8259 lets a parser ignore a byte order mark; files saved by some editors start with one.
+        if (utf8.StartsWith("\uFEFF"u8))
+        {
+            utf8 = utf8[3..];
+        }
+
         scratchUsed = 0;
         itemCount = 0;
+        deferredCount = 0;
+        deferredFields = 0;
         try
         {
             return TryParseCore(utf8, result, out rejection);
@@ -126,10 +141,20 @@ public sealed class EventParser
             if ((seen & field) != 0)
             {
                 rejection = new EventRejection(RejectReason.DuplicateField, NameOf(field));
+                if ((field & CommonFields) == 0)
+                {
+                    Defer(field, rejection);
+                    reader.Skip();
+                    continue;
+                }
+
                 return false;
             }
 
             seen |= field;
+
+            // Only an array of items can fail part way through its value; the others fail on their first token.
+            var valueStart = field == Fields.Items ? reader : default;
             bool ok;
             switch (field)
             {
@@ -150,7 +175,18 @@ public sealed class EventParser
 
             if (!ok)
             {
-                return false;
+                if ((field & CommonFields) != 0)
+                {
+                    return false;
+                }
+
+                Defer(field, rejection);
+                if (field == Fields.Items)
+                {
+                    reader = valueStart;
+                }
+
+                reader.Skip();
             }
         }
 
@@ -169,6 +205,16 @@ public sealed class EventParser
         {
             rejection = new EventRejection(RejectReason.UnknownType, TypeField, Encoding.UTF8.GetString(Bytes(type)));
             return false;
+        }
+
+        var own = FieldsOf(kind);
+        for (var i = 0; i < deferredCount; i++)
+        {
+            if ((deferred[i].Field & own) != 0)
+            {
+                rejection = deferred[i].Rejection;
+                return false;
+            }
         }
 
         var required = Fields.EventId | Fields.OccurredAt | Fields.BuyerId | Fields.SellerId
@@ -211,6 +257,23 @@ public sealed class EventParser
 
         rejection = default;
         return true;
+    }
+
+    /// <summary>The fields an event of <paramref name="kind"/> has (its row of the contract's input table).</summary>
+    private static Fields FieldsOf(EventKind kind) => kind switch
+    {
+        EventKind.OrderPaid => CommonFields | Fields.OrderId | Fields.Amount | Fields.Currency | Fields.Items,
+        EventKind.CartItemAdded or EventKind.CartItemRemoved => CommonFields | Fields.ProductId | Fields.CategoryId | Fields.Quantity,
+        _ => CommonFields | Fields.ProductId | Fields.CategoryId,
+    };
+
+    private void Defer(Fields field, in EventRejection rejection)
+    {
+        if ((deferredFields & field) == 0)
+        {
+            deferredFields |= field;
+            deferred[deferredCount++] = (field, rejection);
+        }
     }
 
     private bool TryReadItems(ref Utf8JsonReader reader, out EventRejection rejection)
@@ -454,6 +517,8 @@ public sealed class EventParser
         var end = message.IndexOf(" LineNumber", StringComparison.Ordinal);
         return (end > 0 ? message[..end] : message).TrimEnd(' ', '.');
     }
+
+    private const Fields CommonFields = Fields.Type | Fields.EventId | Fields.OccurredAt | Fields.BuyerId | Fields.SellerId;
 
     private readonly record struct Slice(int Start, int Length);
 

@@ -133,6 +133,37 @@ public class EventParserTests
         Assert.Equal(EventKind.ProductViewed, parsed.Kind);
     }
 
+    [Theory]
+    [InlineData("product-viewed", "\"amount\":\"12\"")]
+    [InlineData("product-viewed", "\"orderId\":\"\"")]
+    [InlineData("product-viewed", "\"items\":[{\"productId\":7}],\"items\":3")]
+    [InlineData("favorite-added", "\"quantity\":-1")]
+    [InlineData("cart-item-added", "\"currency\":5")]
+    [InlineData("order-paid", "\"productId\":5,\"categoryId\":\"\",\"quantity\":\"two\"")]
+    public void A_field_its_event_type_does_not_have_is_ignored_whatever_its_value(string type, string foreign)
+    {
+        var line = (type == "order-paid" ? Order : View.Replace("product-viewed", type, StringComparison.Ordinal))
+            .Replace("{", "{" + foreign + ",", StringComparison.Ordinal);
+
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(line), parsed, out var rejection), $"{rejection.Message}: {line}");
+        Assert.Equal(type, parsed.Kind.ToWireName());
+    }
+
+    [Theory]
+    [InlineData("\"amount\":\"12\"", RejectReason.WrongType, "amount")]
+    [InlineData("\"items\":[{\"productId\":7}]", RejectReason.WrongType, "items[].productId")]
+    [InlineData("\"amount\":1", RejectReason.DuplicateField, "amount")]
+    public void A_bad_field_of_the_events_own_type_is_rejected_even_before_the_type_is_read(string field, RejectReason reason, string name) =>
+        AssertRejected("{" + field + "," + Order[1..], reason, name);
+
+    [Fact]
+    public void A_leading_byte_order_mark_is_ignored()
+    {
+        var withMark = new byte[] { 0xEF, 0xBB, 0xBF }.Concat(Encoding.UTF8.GetBytes(Order)).ToArray();
+        Assert.True(parser.TryParse(withMark, parsed, out var rejection), rejection.Message);
+        Assert.Equal(EventKind.OrderPaid, parsed.Kind);
+    }
+
     [Fact]
     public void Order_items_carry_their_categories()
     {
