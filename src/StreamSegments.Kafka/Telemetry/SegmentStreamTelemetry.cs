@@ -45,6 +45,8 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private readonly long[] interestChanges = new long[2];
     private readonly Counter<long> rejected;
     private readonly Counter<long> duplicates;
+    private readonly Dictionary<(string Topic, string Reason), long> uncommittedRejects = [];
+    private readonly long[] uncommittedDuplicates = new long[2];
     private readonly Counter<long> aborts;
     private readonly Counter<long> restoredRecords;
     private readonly Histogram<double> latency;
@@ -136,11 +138,11 @@ public sealed class SegmentStreamTelemetry : IDisposable
         }
     }
 
-    internal void RecordDuplicate(bool order) =>
-        duplicates.Add(1, new KeyValuePair<string, object?>("streamsegments.duplicate.kind", order ? "order-id" : "event-id"));
+    // Rejects and duplicates wait for the transaction like changes do: work redone after an abort is counted once.
+    internal void RecordDuplicate(bool order) => uncommittedDuplicates[order ? 1 : 0]++;
 
     internal void RecordRejected(string topic, string reason) =>
-        rejected.Add(1, new("error.type", reason), new("messaging.destination.name", topic), system);
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(uncommittedRejects, (topic, reason), out _)++;
 
     /// <summary>Whether anyone records spans: reading an input's trace context is worth it only then.</summary>
     internal bool Tracing => Traces.HasListeners();
@@ -195,6 +197,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
         }
 
         applied.Clear();
+        FoldRejectsAndDuplicates();
         if (batch is { } span)
         {
             span.SetTag("messaging.batch.message_count", summary.Records);
@@ -222,7 +225,27 @@ public sealed class SegmentStreamTelemetry : IDisposable
         }
 
         applied.Clear();
+        uncommittedRejects.Clear();
+        Array.Clear(uncommittedDuplicates);
         EndBatch(reason);
+    }
+
+    private void FoldRejectsAndDuplicates()
+    {
+        foreach (var ((topic, reason), count) in uncommittedRejects)
+        {
+            rejected.Add(count, new("error.type", reason), new("messaging.destination.name", topic), system);
+        }
+
+        uncommittedRejects.Clear();
+        for (var kind = 0; kind < uncommittedDuplicates.Length; kind++)
+        {
+            if (uncommittedDuplicates[kind] > 0)
+            {
+                duplicates.Add(uncommittedDuplicates[kind], new KeyValuePair<string, object?>("streamsegments.duplicate.kind", kind == 1 ? "order-id" : "event-id"));
+                uncommittedDuplicates[kind] = 0;
+            }
+        }
     }
 
     /// <summary>

@@ -191,6 +191,31 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         Assert.Equal(3L, traced.GetTagItem("messaging.batch.message_count"));
     }
 
+    [Fact]
+    public void Rejects_and_duplicates_of_an_aborted_transaction_are_not_counted_and_their_redo_is_counted_once()
+    {
+        var metrics = new List<MetricSnapshot>();
+        using var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
+        using var telemetry = new SegmentStreamTelemetry(null, scenario.Options());
+        void Work()
+        {
+            telemetry.RecordRejected("orders.paid", "malformed-json");
+            telemetry.RecordDuplicate(order: false);
+            telemetry.RecordDuplicate(order: true);
+        }
+
+        Work();
+        telemetry.Aborted([], "partitions-lost", transactionOpen: true);
+        var afterAbort = Collect(meterProvider, metrics);
+        Assert.DoesNotContain(afterAbort, m => m.Name is "streamsegments.events.rejected" or "streamsegments.events.duplicates");
+
+        Work();
+        telemetry.Committed([], new CommitSummary(Records: 3, DeadLetters: 1, RecordsProduced: 1), 0.01, 0);
+        var afterCommit = Collect(meterProvider, metrics);
+        Assert.Equal(new Dictionary<string, double> { ["malformed-json|orders.paid"] = 1 }, Points(afterCommit, "streamsegments.events.rejected", "error.type", "messaging.destination.name"));
+        Assert.Equal(new Dictionary<string, double> { ["event-id"] = 1, ["order-id"] = 1 }, Points(afterCommit, "streamsegments.events.duplicates", "streamsegments.duplicate.kind"));
+    }
+
     public void Dispose() => scenario.Dispose();
 
     private static List<MetricSnapshot> Collect(MeterProvider provider, List<MetricSnapshot> exported)
