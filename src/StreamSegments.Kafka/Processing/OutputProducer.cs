@@ -28,7 +28,8 @@ internal sealed class OutputProducer : IDisposable
             EnableIdempotence = true,
             LingerMs = 5,
             QueueBufferingMaxMessages = 1_000_000,
-            MessageMaxBytes = 2 << 20,
+            // Room for the largest dead letter and its headers; changelog parts and changes are far smaller.
+            MessageMaxBytes = Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)),
         };
         producer = new ProducerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))

@@ -22,6 +22,7 @@ internal sealed class PartitionTask : IDisposable
     private readonly bool[] assigned;
     private readonly long[] newestTimestamp;
     private long idleSince = -1;
+    private bool gaveUpWaiting;
 
     public PartitionTask(
         int partition, int inputTopics, FasterBuyerStateStore store, SymbolTable sellers, SymbolTable categories,
@@ -71,6 +72,13 @@ internal sealed class PartitionTask : IDisposable
 
     /// <summary>Commits this incarnation has made.</summary>
     public long Sequence { get; private set; }
+
+    /// <summary>
+    /// Times this task stopped waiting for an input partition it had no records of (none fetched, not known to be
+    /// read to its end) and took the other topics' records out of timestamp order: where a live run may differ
+    /// from a replay of the same topics.
+    /// </summary>
+    public long OutOfOrderEpisodes { get; private set; }
 
     /// <summary>Whether anything (records, timers, writes) happened since the last commit.</summary>
     public bool Dirty { get; set; }
@@ -156,10 +164,12 @@ internal sealed class PartitionTask : IDisposable
         if (topic < 0)
         {
             idleSince = -1;
+            gaveUpWaiting = false;
             return false;
         }
 
         var limit = -1;
+        var unread = false;
         for (var i = 0; i < buffers.Length; i++)
         {
             if (!assigned[i] || buffers[i].Count > 0)
@@ -170,6 +180,7 @@ internal sealed class PartitionTask : IDisposable
             if (!atEnd[i])
             {
                 limit = Math.Max(limit, maxIdleMs);
+                unread = true;
             }
             else if (newestTimestamp[i] < best)
             {
@@ -188,10 +199,17 @@ internal sealed class PartitionTask : IDisposable
             {
                 return false;
             }
+
+            if (unread && !gaveUpWaiting)
+            {
+                gaveUpWaiting = true;
+                OutOfOrderEpisodes++;
+            }
         }
         else
         {
             idleSince = -1;
+            gaveUpWaiting = false;
         }
 
         record = buffers[topic].Dequeue();

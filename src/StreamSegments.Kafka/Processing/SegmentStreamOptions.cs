@@ -56,6 +56,16 @@ public sealed class SegmentStreamOptions : IValidatableObject
     [Range(0, 86_400_000)]
     public int MaxFutureSkewMs { get; set; } = 3_600_000;
 
+    /// <summary>
+    /// Largest key plus value a dead letter carries. A bad record larger than this (a record over 1 MiB is bad by
+    /// definition) is dead-lettered with its value cut to fit and headers <c>segments-truncated</c> and
+    /// <c>segments-original-size</c>; the source topic, partition and offset headers still locate the original.
+    /// The default fits Kafka's default <c>max.message.bytes</c> (1,048,588): a dead letter the broker refuses
+    /// would fail the transaction at every retry and stop the worker. Raise it with the dead-letter topic's limit.
+    /// </summary>
+    [Range(1_024, 64 << 20)]
+    public int DeadLetterMaxBytes { get; set; } = 1_000_000;
+
     /// <summary>Records buffered per input partition before it is paused (bounds memory when one topic runs ahead).</summary>
     [Range(16, 1_000_000)]
     public int MaxBufferedPerPartition { get; set; } = 20_000;

@@ -200,8 +200,16 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         foreach (var task in tasks.Values)
         {
             var processed = 0;
+            var episodes = task.OutOfOrderEpisodes;
             while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
             {
+                if (task.OutOfOrderEpisodes != episodes)
+                {
+                    episodes = task.OutOfOrderEpisodes;
+                    Counters.OutOfOrderEpisodes++;
+                    LogOutOfOrder(task.Partition, options.MaxTaskIdleMs);
+                }
+
                 Apply(task, topic, record);
                 processed++;
                 if (task.BufferedFor(topic) == options.MaxBufferedPerPartition / 2)
@@ -288,7 +296,18 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         headers.Add("segments-source-topic", Encoding.UTF8.GetBytes(record.Topic));
         headers.Add("segments-source-partition", Encoding.ASCII.GetBytes(record.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         headers.Add("segments-source-offset", Encoding.ASCII.GetBytes(record.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        producer!.Produce(options.Topics.DeadLetter, record.Message.Key, record.Message.Value, headers);
+        var key = record.Message.Key;
+        var value = record.Message.Value;
+        var size = (key?.Length ?? 0) + (value?.Length ?? 0);
+        if (size > options.DeadLetterMaxBytes)
+        {
+            headers.Add("segments-truncated", "true"u8.ToArray());
+            headers.Add("segments-original-size", Encoding.ASCII.GetBytes(size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            key = key is { Length: var keyLength } && keyLength > options.DeadLetterMaxBytes ? key[..options.DeadLetterMaxBytes] : key;
+            value = value?[..(options.DeadLetterMaxBytes - (key?.Length ?? 0))];
+        }
+
+        producer!.Produce(options.Topics.DeadLetter, key, value, headers);
         if (logger.IsEnabled(LogLevel.Debug))
         {
             LogDeadLettered(record.TopicPartitionOffset.ToString(), reason, message);
@@ -665,6 +684,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]
+    private partial void LogOutOfOrder(int task, int maxTaskIdleMs);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Tasks assigned; this instance now runs tasks {Tasks}")]
     private partial void LogAssigned(string tasks);
 
@@ -703,4 +725,7 @@ public sealed class StreamCounters
     public long Checkpoints { get; set; }
     public long Restores { get; set; }
     public long RecordsRestored { get; set; }
+
+    /// <summary>Times a task gave up waiting for an input partition it had no records of and went on out of timestamp order.</summary>
+    public long OutOfOrderEpisodes { get; set; }
 }

@@ -20,7 +20,8 @@ public sealed class DeadLetterTests : IDisposable
             ("[1,2,3]", "not-an-object"),
             (Order("e-3", "b-3", "2026-11-01T10:00:00.000Z").Replace("\"amount\":100", "\"amount\":\"100\"", StringComparison.Ordinal), "wrong-type"),
             (Order("e-4", "b-4", "2026-11-01T13:30:00.000Z"), "in-future"),
-            (Order("e-5", "b-5", "2026-11-01T10:00:00.000Z").Replace("}", $",\"note\":\"{new string('x', 1_100_000)}\"}}", StringComparison.Ordinal), "too-large"),
+            // Larger than the producer's own limit (2 MiB) and the default dead-letter size: cut to fit.
+            (Order("e-5", "b-5", "2026-11-01T10:00:00.000Z").Replace("}", $",\"note\":\"{new string('x', 3_000_000)}\"}}", StringComparison.Ordinal), "too-large"),
         };
         scenario.Produce([good1, .. bad.Select(b => b.Line)], Now.AddMinutes(-10));
         ProduceWithKey(Order("e-6", "b-6", "2026-11-01T10:00:02.000Z"), key: "someone-else");
@@ -35,11 +36,24 @@ public sealed class DeadLetterTests : IDisposable
         foreach (var (line, reason) in bad)
         {
             var letter = Assert.Single(letters, l => Header(l, "segments-reason") == reason);
-            Assert.Equal(line, Encoding.UTF8.GetString(letter.Message.Value!));
+            var key = KafkaScenario.KeyOf(line)!;
+            if (reason == "too-large")
+            {
+                var limit = scenario.Options().DeadLetterMaxBytes;
+                Assert.Equal(line[..(limit - key.Length)], Encoding.UTF8.GetString(letter.Message.Value!));
+                Assert.Equal("true", Header(letter, "segments-truncated"));
+                Assert.Equal((key.Length + Encoding.UTF8.GetByteCount(line)).ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, "segments-original-size"));
+            }
+            else
+            {
+                Assert.Equal(line, Encoding.UTF8.GetString(letter.Message.Value!));
+                Assert.Equal("", Header(letter, "segments-truncated"));
+            }
+
             Assert.Equal(scenario.TopicOf(line), Header(letter, "segments-source-topic"));
             Assert.False(string.IsNullOrEmpty(Header(letter, "segments-reason-message")));
             Assert.True(long.Parse(Header(letter, "segments-source-offset"), System.Globalization.CultureInfo.InvariantCulture) >= 0);
-            Assert.Equal(KafkaScenario.KeyOf(line), letter.Message.Key);
+            Assert.Equal(key, letter.Message.Key);
         }
 
         Assert.Equal("someone-else", Encoding.UTF8.GetString(Assert.Single(letters, l => Header(l, "segments-reason") == "key-mismatch").Message.Key!));

@@ -59,6 +59,12 @@ public sealed class WorkerProcess : IDisposable
 
             // Several instances run at once: each gets a free port for its health and metrics listener.
             "--http-port", "0",
+
+            // Outputs are compared with another run's: a task must not give up waiting for an input partition that
+            // is slow to be fetched on a loaded machine (after 2 s by default) and take records out of timestamp
+            // order, or late records are evaluated at its clock and the changes differ for reasons unrelated to the
+            // test (seen: a few hundred changes of an uninterrupted run stamped with the input's last instant).
+            "--Kafka:MaxTaskIdleMs", "30000",
             .. extraArguments ?? [],
         ], environment));
     }
