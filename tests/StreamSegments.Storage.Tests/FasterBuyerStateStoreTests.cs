@@ -262,6 +262,23 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         Assert.True(store.EntryCount > 2, "the crawler should be stored in parts");
     }
 
+    [Fact]
+    public void Ids_of_the_longest_length_the_parser_accepts_fit_the_smallest_store_with_a_parted_buyer()
+    {
+        using var store = Open(new StateStoreOptions { MemoryBudgetBytes = 4L << 20 });
+        var longest = EventParser.MaxStoredIdBytes;
+        var buyerId = new string('b', longest);
+        var buyer = WithSeenIds(Buyer(buyerId, orders: 2, seed: 1), 20_000);
+        buyer.AddPair(sellers.Intern(Encoding.UTF8.GetBytes(new string('s', longest)))).RecordInteraction(EventTime.Day);
+        store.Save(buyer);
+        store.SaveCatalogEntry(sellers.Intern(Encoding.UTF8.GetBytes(new string('s', longest))), categories.Intern(Encoding.UTF8.GetBytes(new string('c', longest))));
+
+        var loaded = new BuyerState();
+        Assert.True(store.TryLoad(Encoding.UTF8.GetBytes(buyerId), loaded));
+        AssertSame(buyer, loaded);
+        Assert.Equal([buyerId], BuyerIds(store));
+    }
+
     private static BuyerState WithSeenIds(BuyerState state, int count)
     {
         for (var i = 0; i < count; i++)

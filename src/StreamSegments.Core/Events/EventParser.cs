@@ -19,6 +19,13 @@ namespace StreamSegments.Core.Events;
 public sealed class EventParser
 {
     public const int MaxEventBytes = 1 << 20;
+
+    /// <summary>
+    /// Longest buyer, seller or category id (UTF-8 bytes). These ids are stored (state keys, every buyer record
+    /// of a seller, changelog keys) and a state record must fit in one page of the smallest store and a changelog
+    /// record in one Kafka message; real ids are far shorter. Event, order and product ids are only hashed.
+    /// </summary>
+    public const int MaxStoredIdBytes = 16 * 1024;
     public static readonly decimal MaxAmount = 1_000_000_000_000_000m;
 
     private const string TypeField = "type";
@@ -161,11 +168,11 @@ public sealed class EventParser
                 case Fields.Type: ok = TryReadId(ref reader, TypeField, out type, out rejection); break;
                 case Fields.EventId: ok = TryReadId(ref reader, EventIdField, out eventId, out rejection); break;
                 case Fields.OccurredAt: ok = TryReadId(ref reader, OccurredAtField, out occurredAt, out rejection); break;
-                case Fields.BuyerId: ok = TryReadId(ref reader, BuyerIdField, out buyerId, out rejection); break;
-                case Fields.SellerId: ok = TryReadId(ref reader, SellerIdField, out sellerId, out rejection); break;
+                case Fields.BuyerId: ok = TryReadStoredId(ref reader, BuyerIdField, out buyerId, out rejection); break;
+                case Fields.SellerId: ok = TryReadStoredId(ref reader, SellerIdField, out sellerId, out rejection); break;
                 case Fields.OrderId: ok = TryReadId(ref reader, OrderIdField, out orderId, out rejection); break;
                 case Fields.ProductId: ok = TryReadId(ref reader, ProductIdField, out _, out rejection); break;
-                case Fields.CategoryId: ok = TryReadId(ref reader, CategoryIdField, out categoryId, out rejection); break;
+                case Fields.CategoryId: ok = TryReadStoredId(ref reader, CategoryIdField, out categoryId, out rejection); break;
                 case Fields.Amount: ok = TryReadMoney(ref reader, AmountField, out amount, out rejection); break;
                 case Fields.Quantity: ok = TryReadQuantity(ref reader, out rejection); break;
                 case Fields.Currency: ok = TryReadOptionalString(ref reader, CurrencyField, out rejection); break;
@@ -320,7 +327,7 @@ public sealed class EventParser
                 var ok = field switch
                 {
                     Fields.ProductId => TryReadId(ref reader, $"{ItemsField}[].{ProductIdField}", out _, out rejection),
-                    Fields.CategoryId => TryReadId(ref reader, $"{ItemsField}[].{CategoryIdField}", out category, out rejection),
+                    Fields.CategoryId => TryReadStoredId(ref reader, $"{ItemsField}[].{CategoryIdField}", out category, out rejection),
                     Fields.Quantity => TryReadQuantity(ref reader, out rejection),
                     _ => TryReadMoney(ref reader, $"{ItemsField}[].{PriceField}", out _, out rejection),
                 };
@@ -346,6 +353,22 @@ public sealed class EventParser
         }
 
         rejection = default;
+        return true;
+    }
+
+    private bool TryReadStoredId(ref Utf8JsonReader reader, string field, out Slice slice, out EventRejection rejection)
+    {
+        if (!TryReadId(ref reader, field, out slice, out rejection))
+        {
+            return false;
+        }
+
+        if (slice.Length > MaxStoredIdBytes)
+        {
+            rejection = new EventRejection(RejectReason.IdTooLong, field, $"{MaxStoredIdBytes} bytes");
+            return false;
+        }
+
         return true;
     }
 

@@ -14,6 +14,7 @@ public enum RejectReason : byte
     OutOfRange,
     UnknownType,
     InFuture,
+    IdTooLong,
 }
 
 /// <summary>Why an input record was rejected: a machine-readable reason, the field at fault, and detail.</summary>
@@ -34,6 +35,7 @@ public readonly record struct EventRejection(RejectReason Reason, string? Field 
         RejectReason.OutOfRange => "out-of-range",
         RejectReason.UnknownType => "unknown-type",
         RejectReason.InFuture => "in-future",
+        RejectReason.IdTooLong => "id-too-long",
         _ => "invalid",
     };
 
@@ -51,6 +53,7 @@ public readonly record struct EventRejection(RejectReason Reason, string? Field 
         RejectReason.OutOfRange => $"field '{Field}' is out of range: {Detail}",
         RejectReason.UnknownType => $"unknown event type '{Detail}'",
         RejectReason.InFuture => $"field '{Field}' is too far in the future: {Detail}",
+        RejectReason.IdTooLong => $"field '{Field}' is longer than {Detail}",
         _ => "invalid event",
     };
 

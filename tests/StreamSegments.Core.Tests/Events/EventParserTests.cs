@@ -156,6 +156,27 @@ public class EventParserTests
     public void A_bad_field_of_the_events_own_type_is_rejected_even_before_the_type_is_read(string field, RejectReason reason, string name) =>
         AssertRejected("{" + field + "," + Order[1..], reason, name);
 
+    [Theory]
+    [InlineData("buyerId")]
+    [InlineData("sellerId")]
+    [InlineData("items[].categoryId")]
+    public void A_stored_id_longer_than_16_KiB_is_rejected_and_one_of_exactly_16_KiB_is_read(string field)
+    {
+        string With(int length)
+        {
+            var id = new string('x', length);
+            return field switch
+            {
+                "buyerId" => Order.Replace("\"b1\"", $"\"{id}\"", StringComparison.Ordinal),
+                "sellerId" => Order.Replace("\"s1\"", $"\"{id}\"", StringComparison.Ordinal),
+                _ => Order.Replace("\"amount\":5", $"\"amount\":5,\"items\":[{{\"productId\":\"p\",\"categoryId\":\"{id}\"}}]", StringComparison.Ordinal),
+            };
+        }
+
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(With(EventParser.MaxStoredIdBytes)), parsed, out var rejection), rejection.Message);
+        AssertRejected(With(EventParser.MaxStoredIdBytes + 1), RejectReason.IdTooLong, field);
+    }
+
     [Fact]
     public void A_leading_byte_order_mark_is_ignored()
     {
