@@ -160,8 +160,6 @@ public sealed class EventParser
 
             seen |= field;
 
-            // Only an array of items can fail part way through its value; the others fail on their first token.
-            var valueStart = field == Fields.Items ? reader : default;
             bool ok;
             switch (field)
             {
@@ -176,7 +174,7 @@ public sealed class EventParser
                 case Fields.Amount: ok = TryReadMoney(ref reader, AmountField, out amount, out rejection); break;
                 case Fields.Quantity: ok = TryReadQuantity(ref reader, out rejection); break;
                 case Fields.Currency: ok = TryReadOptionalString(ref reader, CurrencyField, out rejection); break;
-                case Fields.Items: ok = TryReadItems(ref reader, out rejection); break;
+                case Fields.Items: ok = TryReadItemsOrSkip(ref reader, out rejection); break;
                 default: throw new InvalidOperationException("unreachable");
             }
 
@@ -188,11 +186,6 @@ public sealed class EventParser
                 }
 
                 Defer(field, rejection);
-                if (field == Fields.Items)
-                {
-                    reader = valueStart;
-                }
-
                 reader.Skip();
             }
         }
@@ -281,6 +274,22 @@ public sealed class EventParser
             deferredFields |= field;
             deferred[deferredCount++] = (field, rejection);
         }
+    }
+
+    /// <summary>
+    /// Reads the items; when they are invalid, leaves the reader on the value's first token, as the other fields'
+    /// readers do (an array can fail part way through), so that the caller can skip it if its type has no items.
+    /// </summary>
+    private bool TryReadItemsOrSkip(ref Utf8JsonReader reader, out EventRejection rejection)
+    {
+        var start = reader;
+        if (TryReadItems(ref reader, out rejection))
+        {
+            return true;
+        }
+
+        reader = start;
+        return false;
     }
 
     private bool TryReadItems(ref Utf8JsonReader reader, out EventRejection rejection)
