@@ -394,6 +394,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         Counters.RecordsProduced += records;
         var elapsed = Stopwatch.GetElapsedTime(started);
         Counters.LastCommitDurationMs = (long)elapsed.TotalMilliseconds;
+        Counters.CommitMs += Counters.LastCommitDurationMs;
         telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), elapsed.TotalSeconds, time.GetUtcNow().ToUnixTimeMilliseconds());
         batchRecords = 0;
         batchDeadLetters = 0;
@@ -443,15 +444,36 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
     }
 
+    /// <summary>
+    /// Checkpoints the task whose checkpoint is most overdue, one per commit cycle; or, when <paramref name="force"/>d
+    /// (stopping), every task with commits since its last. One at a time because tasks assigned together come due
+    /// together: 33 of them checkpointing in one cycle held the loop for about 3 s every minute (p99 latency 3.2 s
+    /// over 2 minutes at 20,000 events/s), while a cycle's single checkpoint costs about what one commit does.
+    /// </summary>
     private void CheckpointDue(bool force)
     {
         var now = monotonic.ElapsedMilliseconds;
+        PartitionTask? due = null;
         foreach (var task in tasks.Values)
         {
-            if (!task.CheckpointedSinceCommit && (force || now - task.LastCheckpointAt >= options.CheckpointIntervalMs))
+            if (task.CheckpointedSinceCommit)
+            {
+                continue;
+            }
+
+            if (force)
             {
                 Checkpoint(task);
             }
+            else if (now - task.LastCheckpointAt >= options.CheckpointIntervalMs && (due is null || task.LastCheckpointAt < due.LastCheckpointAt))
+            {
+                due = task;
+            }
+        }
+
+        if (due is not null)
+        {
+            Checkpoint(due);
         }
     }
 
@@ -476,6 +498,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         span?.SetTag("streamsegments.checkpoint.size", bytes);
         task.Readings.Checkpointed(bytes);
         var elapsed = Stopwatch.GetElapsedTime(started);
+        Counters.CheckpointMs += (long)elapsed.TotalMilliseconds;
         telemetry.Checkpointed(task.Partition, elapsed.TotalSeconds);
         LogCheckpointed(task.Partition, task.NextChangelogOffset, (long)elapsed.TotalMilliseconds);
     }
@@ -723,6 +746,12 @@ public sealed class StreamCounters
     public long RecordsProduced { get; set; }
     public long LastCommitDurationMs { get; set; }
     public long Checkpoints { get; set; }
+
+    /// <summary>Time the loop spent checkpointing, in total.</summary>
+    public long CheckpointMs { get; set; }
+
+    /// <summary>Time the loop spent committing, in total.</summary>
+    public long CommitMs { get; set; }
     public long Restores { get; set; }
     public long RecordsRestored { get; set; }
 
