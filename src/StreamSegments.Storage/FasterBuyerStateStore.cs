@@ -53,6 +53,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private readonly Dictionary<byte[], byte[]?>.AlternateLookup<ReadOnlySpan<byte>> prefetchedById;
     private int pendingPrefetches;
     private byte[] assembly = [];
+    private byte[] largeRead = [];
     private byte[] lastLoaded = new byte[64];
     private int lastLoadedLength = -1;
     private int lastLoadedParts;
@@ -198,30 +199,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
 
         var key = Key(BuyerKey, buyerId, default);
-        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
-        var status = session.Read(ref key, ref output);
-        if (status.IsPending)
+        if (!TryRead(ref key, out var head))
         {
-            (status, output) = CompleteRead();
-        }
-
-        if (!status.Found)
-        {
-            output.Memory?.Dispose();
             RememberLoaded(buyerId, parts: 0);
             return false;
         }
 
-        if (output.IsSpanByte)
-        {
-            DecodeHead(buyerId, BuyerRecordFunctions.State(output.SpanByte.AsReadOnlySpan()), state);
-        }
-        else
-        {
-            using var memory = output.Memory;
-            DecodeHead(buyerId, BuyerRecordFunctions.State(memory.Memory.Span[..output.Length]), state);
-        }
-
+        DecodeHead(buyerId, head, state);
         return true;
     }
 
@@ -245,21 +229,12 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         for (var part = 1; part <= parts; part++)
         {
             var key = PartKeyOf(buyerId, part);
-            var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
-            var status = session.Read(ref key, ref output);
-            if (status.IsPending)
-            {
-                (status, output) = CompleteRead();
-            }
-
-            if (!status.Found)
+            if (!TryRead(ref key, out var payload))
             {
                 throw new InvalidDataException(
                     $"Buyer '{System.Text.Encoding.UTF8.GetString(buyerId)}' has {parts} parts but part {part} is missing.");
             }
 
-            using var memory = output.Memory;
-            var payload = BuyerRecordFunctions.State(memory is null ? output.SpanByte.AsReadOnlySpan() : memory.Memory.Span[..output.Length]);
             EnsureCapacity(ref assembly, length + payload.Length);
             payload.CopyTo(assembly.AsSpan(length));
             length += payload.Length;
@@ -268,18 +243,46 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         return assembly.AsSpan(0, length);
     }
 
-    private (Status Status, SpanByteAndMemory Output) CompleteRead()
+    /// <summary>
+    /// Reads a record's payload, waiting for the disk if it must; the span is valid until the next read. A payload
+    /// larger than the read buffer arrives in pooled memory and is copied to a buffer kept for such records.
+    /// </summary>
+    private bool TryRead(ref SpanByte key, out ReadOnlySpan<byte> payload)
     {
-        session.CompletePendingWithOutputs(out var completed, wait: true);
-        using (completed)
+        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
+        var status = session.Read(ref key, ref output);
+        if (status.IsPending)
         {
-            if (!completed.Next())
+            session.CompletePendingWithOutputs(out var completed, wait: true);
+            using (completed)
             {
-                throw new InvalidOperationException("FASTER completed no pending read.");
-            }
+                if (!completed.Next())
+                {
+                    throw new InvalidOperationException("FASTER completed no pending read.");
+                }
 
-            return (completed.Current.Status, completed.Current.Output);
+                (status, output) = (completed.Current.Status, completed.Current.Output);
+            }
         }
+
+        using var memory = output.Memory;
+        if (!status.Found)
+        {
+            payload = default;
+            return false;
+        }
+
+        if (memory is null)
+        {
+            payload = BuyerRecordFunctions.State(output.SpanByte.AsReadOnlySpan());
+            return true;
+        }
+
+        var value = BuyerRecordFunctions.State(memory.Memory.Span[..output.Length]);
+        EnsureCapacity(ref largeRead, value.Length);
+        value.CopyTo(largeRead);
+        payload = largeRead.AsSpan(0, value.Length);
+        return true;
     }
 
     /// <summary>
@@ -303,16 +306,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
 
         var key = Key(BuyerKey, buyerId, default);
-        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
-        var status = session.Read(ref key, ref output);
-        if (status.IsPending)
-        {
-            (status, output) = CompleteRead();
-        }
-
-        using var memory = output.Memory;
-        return !status.Found ? 0
-            : PartsOf(BuyerRecordFunctions.State(memory is null ? output.SpanByte.AsReadOnlySpan() : memory.Memory.Span[..output.Length]));
+        return TryRead(ref key, out var head) ? PartsOf(head) : 0;
     }
 
     public void Save(BuyerState state)
@@ -523,20 +517,11 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private byte[]? ReadWhole(ReadOnlySpan<byte> buyerId)
     {
         var key = Key(BuyerKey, buyerId, default);
-        var output = new SpanByteAndMemory(SpanByte.FromFixedSpan(readBuffer));
-        var status = session.Read(ref key, ref output);
-        if (status.IsPending)
-        {
-            (status, output) = CompleteRead();
-        }
-
-        using var memory = output.Memory;
-        if (!status.Found)
+        if (!TryRead(ref key, out var head))
         {
             return null;
         }
 
-        var head = BuyerRecordFunctions.State(memory is null ? output.SpanByte.AsReadOnlySpan() : memory.Memory.Span[..output.Length]);
         var parts = PartsOf(head);
         return parts == 0 ? head.ToArray() : Assemble(buyerId, head, parts).ToArray();
     }
