@@ -182,12 +182,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
             if (record.IsPartitionEOF)
             {
-                task.MarkEnd(topic);
+                task.Inputs.MarkEnd(topic);
                 continue;
             }
 
-            task.Enqueue(topic, record);
-            if (task.BufferedFor(topic) == options.MaxBufferedPerPartition)
+            task.Inputs.Enqueue(topic, record);
+            if (task.Inputs.BufferedFor(topic) == options.MaxBufferedPerPartition)
             {
                 consumer.Pause([record.TopicPartition]);
             }
@@ -200,19 +200,19 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         foreach (var task in tasks.Values)
         {
             var processed = 0;
-            var episodes = task.OutOfOrderEpisodes;
-            while (processed < 4096 && task.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
+            var episodes = task.Inputs.OutOfOrderEpisodes;
+            while (processed < 4096 && task.Inputs.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
             {
-                if (task.OutOfOrderEpisodes != episodes)
+                if (task.Inputs.OutOfOrderEpisodes != episodes)
                 {
-                    episodes = task.OutOfOrderEpisodes;
+                    episodes = task.Inputs.OutOfOrderEpisodes;
                     Counters.OutOfOrderEpisodes++;
                     LogOutOfOrder(task.Partition, options.MaxTaskIdleMs);
                 }
 
                 Apply(task, topic, record);
                 processed++;
-                if (task.BufferedFor(topic) == options.MaxBufferedPerPartition / 2)
+                if (task.Inputs.BufferedFor(topic) == options.MaxBufferedPerPartition / 2)
                 {
                     consumer!.Resume([record.TopicPartition]);
                 }
@@ -325,7 +325,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var target = time.GetUtcNow().ToUnixTimeMilliseconds() - options.AllowedLatenessMs;
         foreach (var task in tasks.Values)
         {
-            if (task.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted)
+            if (task.Inputs.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted)
             {
                 if (task.Engine.Timers.Count > 0 && task.Engine.Timers.NextDue <= target)
                 {
@@ -408,14 +408,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             for (var topic = 0; topic < options.Topics.Inputs.Count; topic++)
             {
-                if (!task.IsAssigned(topic))
+                if (!task.Inputs.IsAssigned(topic))
                 {
                     continue;
                 }
 
                 // Read to its end: the watermark may still be past the last record (a transactional producer's
                 // commit marker takes an offset), which is not lag.
-                if (task.IsAtEnd(topic) && task.BufferedFor(topic) == 0)
+                if (task.Inputs.IsAtEnd(topic) && task.Inputs.BufferedFor(topic) == 0)
                 {
                     task.Readings.Lag(topic, 0, 0);
                     continue;
@@ -431,7 +431,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 // Behind by the age of the oldest record not yet processed: the buffered head, or else (not fetched
                 // yet) at least the last one processed; unknown when nothing was processed since the task started.
                 var lag = Math.Max(0, high.Value - Math.Max(task.NextOffsets[topic], 0));
-                var oldest = task.TryPeekTimestamp(topic, out var head) ? head : task.LastTimestamps[topic];
+                var oldest = task.Inputs.TryPeekTimestamp(topic, out var head) ? head : task.LastTimestamps[topic];
                 task.Readings.Lag(topic, lag, lag == 0 ? 0 : oldest > 0 ? Math.Max(0, wallNow - oldest) : -1);
             }
 
@@ -523,7 +523,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     continue;
                 }
 
-                task.Assign(topic);
+                task.Inputs.Assign(topic);
                 var next = task.NextOffsets[topic];
                 result.Add(new TopicPartitionOffset(partition, next >= 0 ? new Offset(next) : Offset.Unset));
             }

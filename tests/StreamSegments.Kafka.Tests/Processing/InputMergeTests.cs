@@ -1,0 +1,91 @@
+using Confluent.Kafka;
+using StreamSegments.Kafka.Processing;
+
+namespace StreamSegments.Kafka.Tests.Processing;
+
+public sealed class InputMergeTests
+{
+    private const int MaxIdleMs = 2_000;
+    private const int CaughtUpIdleMs = 250;
+    private const int Orders = 0;
+    private const int Views = 1;
+
+    [Fact]
+    public void Records_are_taken_in_timestamp_order_across_the_topics_ties_in_topic_order()
+    {
+        var merge = Merge();
+        merge.Enqueue(Views, Record(10));
+        merge.Enqueue(Views, Record(30));
+        merge.Enqueue(Orders, Record(20));
+        merge.Enqueue(Orders, Record(30));
+        merge.MarkEnd(Orders);
+        merge.MarkEnd(Views);
+
+        var taken = new List<(int Topic, long At)>();
+        while (merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out var record))
+        {
+            taken.Add((topic, record.Message.Timestamp.UnixTimestampMs));
+        }
+
+        Assert.Equal([(Views, 10L), (Orders, 20L), (Orders, 30L), (Views, 30L)], taken);
+        Assert.Equal(0, merge.OutOfOrderEpisodes);
+    }
+
+    [Fact]
+    public void A_partition_with_nothing_fetched_holds_the_task_for_the_idle_limit_and_giving_up_is_one_out_of_order_episode()
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(10));
+        merge.Enqueue(Orders, Record(11));
+
+        Assert.False(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.False(merge.TryTakeNext(1_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.True(merge.TryTakeNext(1_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.True(merge.TryTakeNext(1_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.Equal(1, merge.OutOfOrderEpisodes);
+
+        // Once every partition has records again the episode is over; a later wait that runs out is a second one.
+        merge.Enqueue(Views, Record(12));
+        merge.Enqueue(Orders, Record(13));
+        Assert.True(merge.TryTakeNext(5_000, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.Equal(Views, topic);
+        Assert.False(merge.TryTakeNext(6_000, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.True(merge.TryTakeNext(6_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.Equal(2, merge.OutOfOrderEpisodes);
+    }
+
+    [Fact]
+    public void A_partition_read_to_its_end_holds_the_task_briefly_only_when_its_newest_record_is_older_and_that_is_no_episode()
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(30));
+        merge.Enqueue(Views, Record(40));
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.Equal(Orders, topic);
+        merge.MarkEnd(Orders);
+
+        // Orders read to their end at 30: the view at 40 may yet have an order before it, from a producer's next batch.
+        Assert.False(merge.TryTakeNext(100, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.True(merge.TryTakeNext(100 + CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.Equal(Views, topic);
+
+        // A late view, older than the newest order: nothing earlier can come from the orders, so no wait.
+        merge.Enqueue(Views, Record(25));
+        Assert.True(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.Equal(Views, topic);
+        Assert.Equal(0, merge.OutOfOrderEpisodes);
+    }
+
+    private static InputMerge Merge()
+    {
+        var merge = new InputMerge(inputTopics: 2);
+        merge.Assign(Orders);
+        merge.Assign(Views);
+        return merge;
+    }
+
+    private static ConsumeResult<byte[]?, byte[]?> Record(long timestampMs) => new()
+    {
+        Message = new Message<byte[]?, byte[]?> { Timestamp = new Timestamp(timestampMs, TimestampType.CreateTime) },
+    };
+}
