@@ -158,6 +158,9 @@ internal static class RunVerb
             {
                 ["Kafka:BootstrapServers"] = broker.BootstrapServers,
                 ["State:Directory"] = embeddedState,
+
+                // It does not isolate transactions (SegmentStreamOptions.DeliverBeforeMarkers).
+                ["Kafka:DeliverBeforeMarkers"] = "true",
             });
             await Console.Error.WriteLineAsync(
                 $"run: no Kafka:BootstrapServers configured; embedded broker at {broker.BootstrapServers} " +

@@ -90,8 +90,10 @@ internal sealed class PartitionTask : IDisposable
     }
 
     /// <summary>
-    /// Seals the commit with its marker. Call only once every other record of the transaction is delivered: then
-    /// a marker that can be read always means its commit's records can be too, whatever the broker's isolation.
+    /// Seals the commit with its marker, after the task's changelog records (same partition, so never before them).
+    /// On a broker without transaction isolation, call it only once every other record of the transaction is
+    /// delivered (<see cref="SegmentStreamOptions.DeliverBeforeMarkers"/>): then a marker that can be read always
+    /// means its commit's outputs can be too.
     /// </summary>
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {

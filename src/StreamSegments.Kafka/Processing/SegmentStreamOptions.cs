@@ -66,6 +66,16 @@ public sealed class SegmentStreamOptions : IValidatableObject
     [Range(1_024, 64 << 20)]
     public int DeadLetterMaxBytes { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Wait until every record of a transaction is delivered before producing its commit markers. Only a broker
+    /// that does not isolate transactions needs it (the embedded broker: its read_committed readers see open and
+    /// aborted records), where a crash after the markers but before the outputs would leave markers sealing
+    /// outputs that never arrived. On Kafka the markers commit or abort with the rest, so the default is off: the
+    /// wait is a round trip per commit (p99 latency at 20,000 events/s about a quarter higher with it, README).
+    /// <c>run</c> turns it on when it starts the embedded broker itself.
+    /// </summary>
+    public bool DeliverBeforeMarkers { get; set; }
+
     /// <summary>Records buffered per input partition before it is paused (bounds memory when one topic runs ahead).</summary>
     [Range(16, 1_000_000)]
     public int MaxBufferedPerPartition { get; set; } = 20_000;

@@ -358,11 +358,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             task.WriteChangelog(producer!, options.Topics.Changelog);
         }
 
-        producer!.Flush();
+        if (options.DeliverBeforeMarkers)
+        {
+            producer!.Flush();
+        }
+
         foreach (var task in dirty)
         {
             var partition = task.Partition;
-            task.WriteMarker(producer, options.Topics.Changelog, offset =>
+            task.WriteMarker(producer!, options.Topics.Changelog, offset =>
             {
                 lock (markerOffsets)
                 {

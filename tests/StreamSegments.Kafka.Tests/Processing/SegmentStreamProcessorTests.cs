@@ -8,15 +8,20 @@ public sealed class SegmentStreamProcessorTests : IDisposable
 {
     private readonly KafkaScenario scenario = new(partitions: 3);
 
-    [Fact]
-    public void The_worker_publishes_exactly_the_fixtures_changes_when_its_clock_follows_the_wall_clock_to_the_as_of_instant()
+    [Theory]
+    [InlineData(true)] // as on the embedded broker, which does not isolate transactions
+    [InlineData(false)] // the default, for Kafka
+    public void The_worker_publishes_exactly_the_fixtures_changes_when_its_clock_follows_the_wall_clock_to_the_as_of_instant(bool deliverBeforeMarkers)
     {
         var fixture = RepoPaths.Fixture("scenario-small");
         var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
         var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
         scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
 
-        var counters = scenario.RunWorkerUntilQuiet(lines.Length, new StoppedClock(asOf));
+        var clock = new StoppedClock(asOf);
+        var options = scenario.Options(clock);
+        options.DeliverBeforeMarkers = deliverBeforeMarkers;
+        var counters = scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
 
         string[] fields = ["sellerId", "buyerId", "from", "to", "effectiveAt"];
         Assert.Equal(

@@ -114,6 +114,9 @@ public sealed class KafkaScenario : IDisposable
         // fetch can take longer than the 2 s default, after which a task would take the other topics' records out
         // of timestamp order.
         MaxTaskIdleMs = 30_000,
+
+        // The embedded broker does not isolate transactions (the option's documentation says why that matters).
+        DeliverBeforeMarkers = true,
     };
 
     public StateStoreOptions StateOptions() => new() { Directory = StateDirectory, MemoryBudgetBytes = 8L << 20 };

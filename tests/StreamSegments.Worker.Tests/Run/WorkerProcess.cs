@@ -65,6 +65,9 @@ public sealed class WorkerProcess : IDisposable
             // order, or late records are evaluated at its clock and the changes differ for reasons unrelated to the
             // test (seen: a few hundred changes of an uninterrupted run stamped with the input's last instant).
             "--Kafka:MaxTaskIdleMs", "30000",
+
+            // The embedded broker does not isolate transactions: see SegmentStreamOptions.DeliverBeforeMarkers.
+            "--Kafka:DeliverBeforeMarkers", "true",
             .. extraArguments ?? [],
         ], environment));
     }
