@@ -61,9 +61,8 @@ public sealed class EventParser
     private Slice[] itemCategories = new Slice[8];
     private int itemCount;
 
-    // Failures of fields that belong to some event types only, kept until the type is known: a field the event's
-    // type does not have is not validated (the schemas allow any additional property).
-    // At most one (the first) per field.
+    // Failures of fields that belong to some event types only (the first per field), kept until the type is known:
+    // a field the event's type does not have is not validated (the schemas allow any additional property).
     private readonly (Fields Field, EventRejection Rejection)[] deferred = new (Fields, EventRejection)[16];
     private int deferredCount;
     private Fields deferredFields;
@@ -159,7 +158,6 @@ public sealed class EventParser
             }
 
             seen |= field;
-
             bool ok;
             switch (field)
             {
