@@ -16,8 +16,9 @@ namespace StreamSegments.Storage;
 /// Keys are the buyer id's UTF-8 bytes behind a one-byte kind tag, so there are no hash collisions to worry
 /// about. A buyer whose encoded state is larger than <see cref="MaxPartBytes"/> (a crawler's months of event ids)
 /// is stored as a head record and numbered parts: a FASTER record must fit in one log page, and a changelog
-/// record in one Kafka message, and neither may stop a task. Checkpoints carry an opaque cookie (what the caller needs to resume: input position, clock); it is
-/// set only while processing is paused, since FASTER reads it when the checkpoint metadata is written.
+/// record in one Kafka message, and neither may stop a task. Checkpoints carry an opaque cookie (what the caller
+/// needs to resume: input position, clock); it is set only while processing is paused, since FASTER reads it
+/// when the checkpoint metadata is written.
 /// </remarks>
 public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 {
@@ -212,9 +213,15 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Decodes a buyer from its head record, reading its parts first when it has them.</summary>
     private void DecodeHead(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> head, BuyerState state)
     {
+        RememberLoaded(buyerId, PartsOf(head));
+        codec.Decode(buyerId, Whole(buyerId, head), state);
+    }
+
+    /// <summary>A buyer's whole encoded state from its head record: the head itself, or head and parts assembled.</summary>
+    private ReadOnlySpan<byte> Whole(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> head)
+    {
         var parts = PartsOf(head);
-        RememberLoaded(buyerId, parts);
-        codec.Decode(buyerId, parts == 0 ? head : Assemble(buyerId, head, parts), state);
+        return parts == 0 ? head : Assemble(buyerId, head, parts);
     }
 
     private static int PartsOf(ReadOnlySpan<byte> head) =>
@@ -517,13 +524,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private byte[]? ReadWhole(ReadOnlySpan<byte> buyerId)
     {
         var key = Key(BuyerKey, buyerId, default);
-        if (!TryRead(ref key, out var head))
-        {
-            return null;
-        }
-
-        var parts = PartsOf(head);
-        return parts == 0 ? head.ToArray() : Assemble(buyerId, head, parts).ToArray();
+        return TryRead(ref key, out var head) ? Whole(buyerId, head).ToArray() : null;
     }
 
     /// <summary>

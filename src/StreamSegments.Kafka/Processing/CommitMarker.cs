@@ -22,7 +22,7 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
 
     private const byte FormatVersion = 1;
 
-    // State records are keyed 'B' (buyer) or 'C' (catalog) + id: a first byte 'M' is a marker.
+    // State records are keyed 'B' (buyer), 'P' (part of a large buyer) or 'C' (catalog) + id: a first byte 'M' is a marker.
     private const byte MarkerTag = (byte)'M';
 
     /// <summary>
