@@ -21,11 +21,13 @@ namespace StreamSegments.Benchmarks;
 /// The Kafka issue's two figures, on the embedded broker in this process: (1) the worker's end-to-end
 /// throughput over a backlog against a plain consume-only loop over the same topics in the same run; (2) the
 /// latency from producing an event to a read_committed reader seeing the change it caused, at a steady rate.
-/// Usage: <c>kafka [events=1000000] [rate=20000] [seconds=30]</c>; 0 events or 0 seconds skips that part.
+/// Usage: <c>kafka [events=1000000] [rate=20000] [seconds=30] [partitions=12]</c>; 0 events or 0 seconds skips
+/// that part; partitions applies to the latency part (the throughput part sizes them to hold its backlog).
 /// </summary>
 public static class KafkaWorkerBenchmark
 {
     private const int MinPartitions = 3;
+    private const int LatencyPartitions = 12;
 
     /// <summary>A run that makes no progress for this long has stalled: it fails instead of waiting forever.</summary>
     private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
@@ -53,10 +55,13 @@ public static class KafkaWorkerBenchmark
 
         if (seconds > 0)
         {
-            // Demo values average ~250 bytes; the topics must hold the whole run (see EmbeddedBroker.RetainedBytesPerPartition).
-            // The worker reads the traffic as it comes, so the broker need not keep all of it: a fixed count
-            // (the 4th argument) measures a long run at a realistic partition count instead of the retention's.
-            var partitions = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : PartitionsFor((long)rate * (seconds + 15) * 250 / 2);
+            // The worker reads the traffic as it comes, so the broker need not keep all of it, and a realistic
+            // partition count is used rather than one sized to the retention (the 4th argument overrides it). More
+            // partitions make the embedded broker slower than the worker: it finds a fetch's offset by walking the
+            // partition's retained batches from the oldest (rdkafka_mock.c, "FIXME: Maintain an index"), and each
+            // partition keeps up to 5 MiB of them, so at 54 partitions that walk was over 30% of the process's CPU
+            // and grew for the whole run (README, Latency).
+            var partitions = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : LatencyPartitions;
             using var broker = NewBroker(topics, partitions);
             await MeasureLatencyAsync(broker, topics, partitions, rate, seconds);
         }
@@ -399,6 +404,7 @@ public static class KafkaWorkerBenchmark
         // warm-up of 15 s first and the measured seconds after it.
         var warmUp = TimeSpan.FromSeconds(15);
         var measureFrom = DateTimeOffset.UtcNow + warmUp;
+        var gcBefore = GcReading.Now();
         var demo = new DemoTraffic(new DemoOptions { HistoryEvents = 0, EventsPerSecond = rate, Buyers = 200_000, Sellers = 200 }, topics, broker.BootstrapServers, TimeProvider.System, NullLogger<DemoTraffic>.Instance);
         using (var run = new CancellationTokenSource(warmUp + TimeSpan.FromSeconds(seconds)))
         {
@@ -411,6 +417,7 @@ public static class KafkaWorkerBenchmark
             }
         }
 
+        var gcAfter = GcReading.Now();
         await Task.Delay(3000);
         cancellation.Cancel();
         reader.Join();
@@ -433,6 +440,15 @@ public static class KafkaWorkerBenchmark
         Console.WriteLine($"p99 by second of event time (ms): {string.Join(' ', perSecond)}");
         var counters = processor.Counters;
         Console.WriteLine($"worker loop: {counters.Commits} commits ({counters.CommitMs} ms), {counters.Checkpoints} checkpoints ({counters.CheckpointMs} ms)");
+        Console.WriteLine($"GC while traffic ran (whole process): {gcAfter.Minus(gcBefore)}");
+    }
+
+    private readonly record struct GcReading(int Gen0, int Gen1, int Gen2, TimeSpan Paused, long HeapBytes)
+    {
+        public static GcReading Now() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalMemory(false));
+
+        public string Minus(GcReading before) =>
+            $"{Gen0 - before.Gen0} gen0, {Gen1 - before.Gen1} gen1, {Gen2 - before.Gen2} gen2 collections, {(Paused - before.Paused).TotalMilliseconds:F0} ms paused, heap {HeapBytes >> 20} MiB";
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, p * sorted.Count)];
