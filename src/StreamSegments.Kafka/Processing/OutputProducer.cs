@@ -21,16 +21,7 @@ internal sealed class OutputProducer : IDisposable
 
     public OutputProducer(SegmentStreamOptions options, string bootstrapServers, ILogger logger)
     {
-        var config = new ProducerConfig(new Dictionary<string, string>(options.Client, StringComparer.Ordinal))
-        {
-            BootstrapServers = bootstrapServers,
-            TransactionalId = options.TransactionalId,
-            EnableIdempotence = true,
-            LingerMs = 5,
-            QueueBufferingMaxMessages = 1_000_000,
-            // Room for the largest dead letter and its headers; changelog parts and changes are far smaller.
-            MessageMaxBytes = Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)),
-        };
+        var config = ClientConfigs.Producer(options, bootstrapServers);
         producer = new ProducerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();

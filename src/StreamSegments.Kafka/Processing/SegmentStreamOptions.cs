@@ -80,8 +80,27 @@ public sealed class SegmentStreamOptions : IValidatableObject
     [Range(16, 1_000_000)]
     public int MaxBufferedPerPartition { get; set; } = 20_000;
 
-    /// <summary>Extra librdkafka settings for the consumer and the producer (e.g. security.protocol).</summary>
+    /// <summary>
+    /// librdkafka settings for every client of the worker (e.g. <c>security.protocol</c>, <c>linger.ms</c>); they
+    /// win over the worker's defaults. The settings in <see cref="ReservedClientSettings"/> are the worker's own.
+    /// </summary>
     public Dictionary<string, string> Client { get; set; } = [];
+
+    /// <summary>Settings <see cref="Client"/> may not name, with the reason: the worker sets them itself.</summary>
+    public static IReadOnlyDictionary<string, string> ReservedClientSettings { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["bootstrap.servers"] = "set Kafka:BootstrapServers instead",
+        ["metadata.broker.list"] = "set Kafka:BootstrapServers instead",
+        ["group.id"] = "set Kafka:GroupId instead",
+        ["transactional.id"] = "it is Kafka:GroupId and Kafka:InstanceId",
+        ["enable.idempotence"] = "transactions need it",
+        ["enable.auto.commit"] = "input offsets are committed only in the transaction with the outputs",
+        ["enable.auto.offset.store"] = "input offsets are committed only in the transaction with the outputs",
+        ["isolation.level"] = "only committed records may be read (read_committed)",
+        ["enable.partition.eof"] = "the timestamp merge must know when a partition is read to its end",
+        ["group.protocol"] = "partition p of every input topic must go to one member (classic protocol, range assignor)",
+        ["partition.assignment.strategy"] = "partition p of every input topic must go to one member (classic protocol, range assignor)",
+    };
 
     public string TransactionalId => $"{GroupId}-{InstanceId ?? Environment.MachineName}";
 
@@ -96,6 +115,14 @@ public sealed class SegmentStreamOptions : IValidatableObject
         else if (all.Distinct(StringComparer.Ordinal).Count() != all.Count)
         {
             yield return new ValidationResult("Topic names must be distinct.", [nameof(Topics)]);
+        }
+
+        foreach (var key in Client.Keys)
+        {
+            if (ReservedClientSettings.TryGetValue(key, out var reason))
+            {
+                yield return new ValidationResult($"Kafka:Client:{key} is the worker's own setting ({reason}).", [nameof(Client)]);
+            }
         }
 
         foreach (var name in Topics.PerSegment.Keys)

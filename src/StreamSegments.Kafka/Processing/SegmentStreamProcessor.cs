@@ -80,30 +80,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         stopping = cancellationToken;
         var partitionCount = CheckTopics();
         producer = new OutputProducer(options, bootstrapServers, logger);
-        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfig(new ConsumerConfig
-        {
-            GroupId = $"{options.GroupId}-restore",
-            EnableAutoCommit = false,
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            EnablePartitionEof = true,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        })).Build();
-        consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfig(new ConsumerConfig
-        {
-            GroupId = options.GroupId,
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            EnablePartitionEof = true,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
-
-            // A fetch that finds nothing new waits this long on the broker. A real broker answers as soon as a
-            // record arrives, so a short wait only adds empty fetches while idle (at most 20/s); the embedded
-            // broker always waits it out, and librdkafka's default (500 ms) then delays every record arriving
-            // during the wait by up to half a second (ARCHITECTURE.md, "Latency").
-            FetchWaitMaxMs = 50,
-        }))
+        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers)).Build();
+        consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
             .SetPartitionsLostHandler((_, lost) => OnLost(lost))
@@ -671,7 +649,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// <summary>All input topics must exist with one partition count, and the changelog with the same (tasks = partitions).</summary>
     private int CheckTopics()
     {
-        using var admin = new AdminClientBuilder(ClientConfig(new AdminClientConfig())).Build();
+        using var admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers)).Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(30));
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in metadata.Topics)
@@ -694,18 +672,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         return coPartitioned[0].Partitions;
-    }
-
-    private T ClientConfig<T>(T config)
-        where T : ClientConfig
-    {
-        foreach (var (key, value) in options.Client)
-        {
-            config.Set(key, value);
-        }
-
-        config.BootstrapServers = bootstrapServers;
-        return config;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]

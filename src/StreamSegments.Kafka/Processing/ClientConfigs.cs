@@ -1,0 +1,85 @@
+using Confluent.Kafka;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// The librdkafka configuration of each of the worker's clients, built in one order: the worker's defaults,
+/// then <see cref="SegmentStreamOptions.Client"/> (an operator's tuning wins over a default), then the settings
+/// exactly-once and the task model depend on, which <see cref="SegmentStreamOptions.Client"/> may not name
+/// (<see cref="SegmentStreamOptions.ReservedClientSettings"/>, checked by the options' validation).
+/// </summary>
+internal static class ClientConfigs
+{
+    /// <summary>The transactional producer of outputs, changelog, markers and dead letters.</summary>
+    public static ProducerConfig Producer(SegmentStreamOptions options, string bootstrapServers)
+    {
+        var config = WithClientSettings(new ProducerConfig
+        {
+            LingerMs = 5,
+            QueueBufferingMaxMessages = 1_000_000,
+            // Room for the largest dead letter and its headers; changelog parts and changes are far smaller.
+            MessageMaxBytes = Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)),
+        }, options);
+        config.BootstrapServers = bootstrapServers;
+        config.TransactionalId = options.TransactionalId;
+        config.EnableIdempotence = true;
+        return config;
+    }
+
+    /// <summary>The consumer of the input topics, in the worker's group.</summary>
+    public static ConsumerConfig Inputs(SegmentStreamOptions options, string bootstrapServers)
+    {
+        var config = WithClientSettings(new ConsumerConfig
+        {
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+
+            // A fetch that finds nothing new waits this long on the broker. A real broker answers as soon as a
+            // record arrives, so a short wait only adds empty fetches while idle (at most 20/s); the embedded
+            // broker always waits it out, and librdkafka's default (500 ms) then delays every record arriving
+            // during the wait by up to half a second (ARCHITECTURE.md, "Latency").
+            FetchWaitMaxMs = 50,
+        }, options);
+        config.BootstrapServers = bootstrapServers;
+        config.GroupId = options.GroupId;
+        config.EnableAutoCommit = false;
+        config.EnableAutoOffsetStore = false;
+        config.IsolationLevel = IsolationLevel.ReadCommitted;
+        config.EnablePartitionEof = true;
+
+        // Tasks = partitions: partition p of every input topic must go to the same member, which the classic
+        // protocol's range assignor does for co-partitioned topics.
+        config.GroupProtocol = GroupProtocol.Classic;
+        config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
+        return config;
+    }
+
+    /// <summary>The reader of changelog partitions for restores (assigned, never subscribed).</summary>
+    public static ConsumerConfig ChangelogReader(SegmentStreamOptions options, string bootstrapServers)
+    {
+        var config = WithClientSettings(new ConsumerConfig { AutoOffsetReset = AutoOffsetReset.Earliest }, options);
+        config.BootstrapServers = bootstrapServers;
+        config.GroupId = $"{options.GroupId}-restore";
+        config.EnableAutoCommit = false;
+        config.IsolationLevel = IsolationLevel.ReadCommitted;
+        config.EnablePartitionEof = true;
+        return config;
+    }
+
+    public static AdminClientConfig Admin(SegmentStreamOptions options, string bootstrapServers)
+    {
+        var config = WithClientSettings(new AdminClientConfig(), options);
+        config.BootstrapServers = bootstrapServers;
+        return config;
+    }
+
+    private static T WithClientSettings<T>(T config, SegmentStreamOptions options)
+        where T : ClientConfig
+    {
+        foreach (var (key, value) in options.Client)
+        {
+            config.Set(key, value);
+        }
+
+        return config;
+    }
+}
