@@ -60,7 +60,7 @@ public static class KafkaWorkerBenchmark
             // partitions make the embedded broker slower than the worker: it finds a fetch's offset by walking the
             // partition's retained batches from the oldest (rdkafka_mock.c, "FIXME: Maintain an index"), and each
             // partition keeps up to 5 MiB of them, so at 54 partitions that walk was over 30% of the process's CPU
-            // and grew for the whole run (README, Latency).
+            // and grew for the whole run (README, "Where the time goes").
             var partitions = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : LatencyPartitions;
             using var broker = NewBroker(topics, partitions);
             await MeasureLatencyAsync(broker, topics, partitions, rate, seconds);
