@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Globalization;
 using System.IO.Hashing;
-using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -73,6 +71,9 @@ public sealed class EventParser
         this.categories = categories;
     }
 
+    /// <summary>The most of a field's text a rejection message quotes.</summary>
+    public const int MaxExcerptBytes = 64;
+
     public bool TryParse(ReadOnlySpan<byte> utf8, BuyerEvent result, out EventRejection rejection)
     {
         if (utf8.Length > MaxEventBytes)
@@ -104,6 +105,13 @@ public sealed class EventParser
         {
             // Utf8JsonReader reports invalid UTF-8 and bad escapes in strings this way.
             rejection = new EventRejection(RejectReason.MalformedJson, Detail: ex.Message);
+            return false;
+        }
+#pragma warning disable CA1031 // A failure no check foresaw must cost one record, not the stream: the same record would stop every restart.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            rejection = new EventRejection(RejectReason.Unparseable, Detail: ex.GetType().Name);
             return false;
         }
     }
@@ -201,7 +209,7 @@ public sealed class EventParser
 
         if (!EventKinds.TryParse(Bytes(type), out var kind))
         {
-            rejection = new EventRejection(RejectReason.UnknownType, TypeField, Encoding.UTF8.GetString(Bytes(type)));
+            rejection = new EventRejection(RejectReason.UnknownType, TypeField, Excerpt(Bytes(type)));
             return false;
         }
 
@@ -226,7 +234,7 @@ public sealed class EventParser
 
         if (!EventTime.TryParse(Bytes(occurredAt), out var at))
         {
-            rejection = new EventRejection(RejectReason.InvalidTime, OccurredAtField, Encoding.UTF8.GetString(Bytes(occurredAt)));
+            rejection = new EventRejection(RejectReason.InvalidTime, OccurredAtField, Excerpt(Bytes(occurredAt)));
             return false;
         }
 
@@ -451,32 +459,87 @@ public sealed class EventParser
 
     /// <summary>
     /// Whether a JSON number's text is exactly below 0 or above 10^15 (only asked when its rounded value is a bound).
+    /// Decided from the digits and the exponent alone: an exponent can have any number of digits
+    /// (<c>0e99999999999</c> is a valid 0), so nothing here may scale with its value.
     /// </summary>
     private static bool OutsideAmountRange(ReadOnlySpan<byte> number)
     {
         var negative = number[0] == (byte)'-';
         var end = number.IndexOfAny((byte)'e', (byte)'E');
         var mantissa = end < 0 ? number : number[..end];
-        var exponent = end < 0 ? 0 : int.Parse(number[(end + 1)..], CultureInfo.InvariantCulture);
-        var digits = new StringBuilder(mantissa.Length);
         var point = mantissa.IndexOf((byte)'.');
-        foreach (var b in mantissa)
-        {
-            if (b is >= (byte)'0' and <= (byte)'9')
-            {
-                digits.Append((char)b);
-            }
-        }
-
-        var magnitude = BigInteger.Parse(digits.ToString(), CultureInfo.InvariantCulture);
+        var integer = point < 0 ? mantissa : mantissa[..point];
+        var fraction = point < 0 ? [] : mantissa[(point + 1)..];
         if (negative)
         {
-            return !magnitude.IsZero;
+            integer = integer[1..];
         }
 
-        // magnitude * 10^(exponent - fraction digits) > 10^15, compared in integers.
-        var scale = exponent - (point < 0 ? 0 : mantissa.Length - point - 1) - 15;
-        return scale >= 0 ? magnitude * BigInteger.Pow(10, scale) > 1 : magnitude > BigInteger.Pow(10, -scale);
+        // The first significant digit, its power of ten, and whether any nonzero digit follows it.
+        var leadingIntegerZeros = integer.IndexOfAnyExcept((byte)'0');
+        long firstDigitPower;
+        byte firstDigit;
+        bool moreDigits;
+        if (leadingIntegerZeros >= 0)
+        {
+            firstDigitPower = integer.Length - leadingIntegerZeros - 1;
+            firstDigit = integer[leadingIntegerZeros];
+            moreDigits = integer[(leadingIntegerZeros + 1)..].IndexOfAnyExcept((byte)'0') >= 0 || fraction.IndexOfAnyExcept((byte)'0') >= 0;
+        }
+        else
+        {
+            var leadingFractionZeros = fraction.IndexOfAnyExcept((byte)'0');
+            if (leadingFractionZeros < 0)
+            {
+                return false; // zero (or minus zero), whatever the exponent
+            }
+
+            firstDigitPower = -leadingFractionZeros - 1;
+            firstDigit = fraction[leadingFractionZeros];
+            moreDigits = fraction[(leadingFractionZeros + 1)..].IndexOfAnyExcept((byte)'0') >= 0;
+        }
+
+        if (negative)
+        {
+            return true;
+        }
+
+        var power = firstDigitPower + (end < 0 ? 0 : Exponent(number[(end + 1)..]));
+        return power > 15 || (power == 15 && (moreDigits || firstDigit > (byte)'1'));
+    }
+
+    /// <summary>
+    /// A field's text for a rejection message, cut to <see cref="MaxExcerptBytes"/>: the message travels in a
+    /// dead letter's header, which must stay far below the broker's message size even for a 1 MiB field.
+    /// </summary>
+    internal static string Excerpt(ReadOnlySpan<byte> text)
+    {
+        if (text.Length <= MaxExcerptBytes)
+        {
+            return Encoding.UTF8.GetString(text);
+        }
+
+        var cut = MaxExcerptBytes;
+        while (cut > 0 && (text[cut] & 0xC0) == 0x80)
+        {
+            cut--; // not inside a character
+        }
+
+        return $"{Encoding.UTF8.GetString(text[..cut])}... ({text.Length} bytes)";
+    }
+
+    /// <summary>A JSON number's exponent, saturated far beyond any line's digits (a line is at most 1 MiB).</summary>
+    private static long Exponent(ReadOnlySpan<byte> text)
+    {
+        const long Saturated = 1L << 40;
+        var sign = text[0] == (byte)'-' ? -1 : 1;
+        long value = 0;
+        foreach (var b in text[(text[0] is (byte)'-' or (byte)'+' ? 1 : 0)..])
+        {
+            value = Math.Min(Saturated, (value * 10) + (b - '0'));
+        }
+
+        return sign * value;
     }
 
     private static bool TryReadQuantity(ref Utf8JsonReader reader, out EventRejection rejection)

@@ -15,6 +15,7 @@ public enum RejectReason : byte
     UnknownType,
     InFuture,
     IdTooLong,
+    Unparseable,
 }
 
 /// <summary>Why an input record was rejected: a machine-readable reason, the field at fault, and detail.</summary>
@@ -36,6 +37,7 @@ public readonly record struct EventRejection(RejectReason Reason, string? Field 
         RejectReason.UnknownType => "unknown-type",
         RejectReason.InFuture => "in-future",
         RejectReason.IdTooLong => "id-too-long",
+        RejectReason.Unparseable => "unparseable",
         _ => "invalid",
     };
 
@@ -54,6 +56,7 @@ public readonly record struct EventRejection(RejectReason Reason, string? Field 
         RejectReason.UnknownType => $"unknown event type '{Detail}'",
         RejectReason.InFuture => $"field '{Field}' is too far in the future: {Detail}",
         RejectReason.IdTooLong => $"field '{Field}' is longer than {Detail}",
+        RejectReason.Unparseable => $"the event could not be parsed ({Detail})",
         _ => "invalid event",
     };
 

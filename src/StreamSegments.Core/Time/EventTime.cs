@@ -92,9 +92,15 @@ public static class EventTime
 
     public static bool TryParse(string text, out long instant)
     {
+        // An instant is ASCII; 64 bytes is plenty, and text that does not fit (non-ASCII) is simply not one.
         Span<byte> buffer = stackalloc byte[64];
-        var written = System.Text.Encoding.UTF8.GetBytes(text.AsSpan(0, Math.Min(text.Length, 64)), buffer);
-        return TryParse(text.Length > 64 ? default : buffer[..written], out instant);
+        if (text.Length > buffer.Length || !System.Text.Encoding.UTF8.TryGetBytes(text, buffer, out var written))
+        {
+            instant = 0;
+            return false;
+        }
+
+        return TryParse(buffer[..written], out instant);
     }
 
     public static long Parse(string text) =>

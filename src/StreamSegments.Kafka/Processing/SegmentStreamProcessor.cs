@@ -260,13 +260,21 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         Counters.DeadLettered++;
         batchDeadLetters++;
         telemetry.RecordRejected(record.Topic, reason);
+        // The broker refuses a record over its max.message.bytes, and a refused dead letter fails the transaction
+        // at every restart: everything that comes from the record (its headers, key and value) is fitted into
+        // DeadLetterMaxBytes. Its headers (trace context) are kept while they take at most a quarter of it.
         var headers = task.Sink.Headers();
-        if (record.Message.Headers is { } original)
+        var original = record.Message.Headers;
+        if (original is not null && HeaderBytes(original) <= options.DeadLetterMaxBytes / 4)
         {
             foreach (var header in original)
             {
                 headers.Add(header.Key, header.GetValueBytes());
             }
+        }
+        else if (original is { Count: > 0 })
+        {
+            headers.Add("segments-original-headers-dropped", Encoding.ASCII.GetBytes(original.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         headers.Add("segments-reason", Encoding.UTF8.GetBytes(reason));
@@ -277,12 +285,13 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var key = record.Message.Key;
         var value = record.Message.Value;
         var size = (key?.Length ?? 0) + (value?.Length ?? 0);
-        if (size > options.DeadLetterMaxBytes)
+        var room = options.DeadLetterMaxBytes - HeaderBytes(headers) - 64; // 64: the size headers added below
+        if (size > room)
         {
             headers.Add("segments-truncated", "true"u8.ToArray());
             headers.Add("segments-original-size", Encoding.ASCII.GetBytes(size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            key = key is { Length: var keyLength } && keyLength > options.DeadLetterMaxBytes ? key[..options.DeadLetterMaxBytes] : key;
-            value = value?[..(options.DeadLetterMaxBytes - (key?.Length ?? 0))];
+            key = key is { Length: var keyLength } && keyLength > room ? key[..room] : key;
+            value = value?[..Math.Min(value.Length, room - (key?.Length ?? 0))];
         }
 
         producer!.Produce(options.Topics.DeadLetter, key, value, headers);
@@ -290,6 +299,17 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             LogDeadLettered(record.TopicPartitionOffset.ToString(), reason, message);
         }
+    }
+
+    private static int HeaderBytes(Headers headers)
+    {
+        var bytes = 0;
+        foreach (var header in headers)
+        {
+            bytes += Encoding.UTF8.GetByteCount(header.Key) + (header.GetValueBytes()?.Length ?? 0);
+        }
+
+        return bytes;
     }
 
     /// <summary>Caught-up tasks move their clocks to the wall clock (minus the allowed lateness), firing due timers.</summary>

@@ -52,6 +52,10 @@ public class EventParserTests
     [InlineData("\"amount\":5", "\"amount\":1000000000000000.00000000000001", RejectReason.OutOfRange, "amount")]
     [InlineData("\"amount\":5", "\"amount\":1.00000000000000000000000000000001e15", RejectReason.OutOfRange, "amount")]
     [InlineData("\"amount\":5", "\"amount\":-0.000000000000000000000000000000001", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":0.1e99999999999", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":10000000000000001e-1", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":-1e-99999999999999999999", RejectReason.OutOfRange, "amount")]
+    [InlineData("\"amount\":5", "\"amount\":5,\"items\":[{\"productId\":\"p\",\"categoryId\":\"c\",\"price\":2e99999999999}]", RejectReason.OutOfRange, "items[].price")]
     [InlineData("2026-01-01T00:00:00Z", "2026-02-30T00:00:00Z", RejectReason.InvalidTime, "occurredAt")]
     [InlineData("2026-01-01T00:00:00Z", "2026-01-01T24:00:00Z", RejectReason.InvalidTime, "occurredAt")]
     [InlineData("2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", RejectReason.InvalidTime, "occurredAt")]
@@ -65,6 +69,28 @@ public class EventParserTests
     [InlineData("\"amount\":5", "\"amount\":5,\"items\":{}", RejectReason.WrongType, "items")]
     public void Bad_values_are_rejected_with_the_field_at_fault(string replace, string with, RejectReason reason, string field) =>
         AssertRejected(Order.Replace(replace, with, StringComparison.Ordinal), reason, field);
+
+    [Fact]
+    public void A_huge_exponent_on_a_view_is_ignored_like_any_foreign_field()
+    {
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(View.Replace("}", ",\"amount\":0e99999999999}", StringComparison.Ordinal)), parsed, out var rejection), rejection.Message);
+    }
+
+    [Theory]
+    [InlineData("type", RejectReason.UnknownType)]
+    [InlineData("occurredAt", RejectReason.InvalidTime)]
+    public void A_rejection_quotes_at_most_64_bytes_of_the_field_at_fault(string field, RejectReason reason)
+    {
+        var huge = new string('\u00e9', 300_000); // 600,000 bytes, two per character
+        var line = field == "type"
+            ? Order.Replace("order-paid", huge, StringComparison.Ordinal)
+            : Order.Replace("2026-01-01T00:00:00Z", huge, StringComparison.Ordinal);
+
+        Assert.False(parser.TryParse(Encoding.UTF8.GetBytes(line), parsed, out var rejection));
+        Assert.Equal(reason, rejection.Reason);
+        Assert.Contains(new string('\u00e9', EventParser.MaxExcerptBytes / 2) + "... (600000 bytes)", rejection.Message, StringComparison.Ordinal);
+        Assert.True(Encoding.UTF8.GetByteCount(rejection.Message) < 200, rejection.Message);
+    }
 
     [Fact]
     public void A_record_over_1_MiB_is_rejected_and_one_just_under_is_read()
@@ -103,6 +129,12 @@ public class EventParserTests
     [InlineData("0.0000000000000000000000000000001", "0")]
     [InlineData("1e3", "1000")]
     [InlineData("19236.42", "19236.42")]
+    [InlineData("0e99999999999", "0")]
+    [InlineData("0e2147483647", "0")]
+    [InlineData("-0.0E+99999999999999999999", "0")]
+    [InlineData("1e-99999999999", "0")]
+    [InlineData("0.0001e19", "1000000000000000")]
+    [InlineData("10000000000000000e-1", "1000000000000000")]
     public void Amounts_from_0_to_10_to_the_15_are_read_exactly(string json, string expected)
     {
         Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(Order.Replace("\"amount\":5", $"\"amount\":{json}", StringComparison.Ordinal)), parsed, out _));

@@ -26,5 +26,6 @@ public class EventTimeTests
     [InlineData("2026-1-01T00:00:00Z")]
     [InlineData("2026-01-01 00:00:00Z")]
     [InlineData("2026-01-01T00:00:00.Z")]
+    [InlineData("2026-01-01T00:00:00.000Z\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9")] // 64 characters, 104 bytes
     public void Impossible_or_malformed_instants_do_not_parse(string text) => Assert.False(EventTime.TryParse(text, out _));
 }
