@@ -224,7 +224,10 @@ internal static class DemoVerb
         var traffic = new DemoTraffic(
             host.Services.GetRequiredService<IOptions<DemoOptions>>().Value, kafka.Topics,
             string.IsNullOrWhiteSpace(kafka.BootstrapServers) ? "127.0.0.1:9092" : kafka.BootstrapServers,
-            TimeProvider.System, host.Services.GetRequiredService<ILogger<DemoTraffic>>());
+            TimeProvider.System, host.Services.GetRequiredService<ILogger<DemoTraffic>>())
+        {
+            ClientSettings = kafka.Client,
+        };
         traffic.ProduceHistory(cancellationToken);
         try
         {

@@ -46,6 +46,4 @@ public static class SegmentNames
         segment = index < 0 ? Segment.None : (Segment)index;
         return index >= 0;
     }
-
-    public static bool IsRegular(this Segment segment) => segment is Segment.RegularTop or Segment.RegularLoyal or Segment.RegularRisky;
 }

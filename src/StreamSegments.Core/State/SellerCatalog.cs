@@ -8,7 +8,6 @@ public sealed class SellerCatalog
 {
     private readonly HashSet<long> known = [];
     private readonly Dictionary<int, List<int>> sellersByCategory = [];
-    private readonly Dictionary<int, List<int>> categoriesBySeller = [];
 
     public int Count => known.Count;
 
@@ -20,27 +19,18 @@ public sealed class SellerCatalog
             return false;
         }
 
-        Add(sellersByCategory, category, seller);
-        Add(categoriesBySeller, seller, category);
+        if (!sellersByCategory.TryGetValue(category, out var sellers))
+        {
+            sellersByCategory[category] = sellers = [];
+        }
+
+        sellers.Add(seller);
         return true;
     }
 
     public IReadOnlyList<int> SellersOf(int category) =>
         sellersByCategory.TryGetValue(category, out var sellers) ? sellers : [];
 
-    public IReadOnlyList<int> CategoriesOf(int seller) =>
-        categoriesBySeller.TryGetValue(seller, out var categories) ? categories : [];
-
     public IEnumerable<(int Seller, int Category)> Entries =>
         known.Select(k => ((int)(k >> 32), (int)(uint)k));
-
-    private static void Add(Dictionary<int, List<int>> index, int key, int value)
-    {
-        if (!index.TryGetValue(key, out var list))
-        {
-            index[key] = list = [];
-        }
-
-        list.Add(value);
-    }
 }

@@ -75,11 +75,4 @@ internal sealed class BuyerIdSlots
 
         free[freeCount++] = slot;
     }
-
-    public void Clear()
-    {
-        longIds.Clear();
-        freeCount = 0;
-        used = 0;
-    }
 }

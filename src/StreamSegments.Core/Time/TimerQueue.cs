@@ -107,14 +107,6 @@ public sealed class TimerQueue
         }
     }
 
-    public void Clear()
-    {
-        queue.Clear();
-        staged.Clear();
-        stagedHead = 0;
-        ids.Clear();
-    }
-
     private bool TryPeek(out Entry entry)
     {
         var inHeap = queue.TryPeek(out _, out var heapEntry);

@@ -8,10 +8,10 @@ namespace StreamSegments.Kafka.Processing;
 /// exactly-once and the task model depend on, which <see cref="SegmentStreamOptions.Client"/> may not name
 /// (<see cref="SegmentStreamOptions.ReservedClientSettings"/>, checked by the options' validation).
 /// </summary>
-internal static class ClientConfigs
+public static class ClientConfigs
 {
     /// <summary>The transactional producer of outputs, changelog, markers and dead letters.</summary>
-    public static ProducerConfig Producer(SegmentStreamOptions options, string bootstrapServers)
+    internal static ProducerConfig Producer(SegmentStreamOptions options, string bootstrapServers)
     {
         var config = WithClientSettings(new ProducerConfig
         {
@@ -19,7 +19,7 @@ internal static class ClientConfigs
             QueueBufferingMaxMessages = 1_000_000,
             // Room for the largest dead letter and its headers; changelog parts and changes are far smaller.
             MessageMaxBytes = Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)),
-        }, options);
+        }, options.Client);
         config.BootstrapServers = bootstrapServers;
         config.TransactionalId = options.TransactionalId;
         config.EnableIdempotence = true;
@@ -27,7 +27,7 @@ internal static class ClientConfigs
     }
 
     /// <summary>The consumer of the input topics, in the worker's group.</summary>
-    public static ConsumerConfig Inputs(SegmentStreamOptions options, string bootstrapServers)
+    internal static ConsumerConfig Inputs(SegmentStreamOptions options, string bootstrapServers)
     {
         var config = WithClientSettings(new ConsumerConfig
         {
@@ -38,7 +38,7 @@ internal static class ClientConfigs
             // broker always waits it out, and librdkafka's default (500 ms) then delays every record arriving
             // during the wait by up to half a second (ARCHITECTURE.md, "Latency").
             FetchWaitMaxMs = 50,
-        }, options);
+        }, options.Client);
         config.BootstrapServers = bootstrapServers;
         config.GroupId = options.GroupId;
         config.EnableAutoCommit = false;
@@ -54,9 +54,9 @@ internal static class ClientConfigs
     }
 
     /// <summary>The reader of changelog partitions for restores (assigned, never subscribed).</summary>
-    public static ConsumerConfig ChangelogReader(SegmentStreamOptions options, string bootstrapServers)
+    internal static ConsumerConfig ChangelogReader(SegmentStreamOptions options, string bootstrapServers)
     {
-        var config = WithClientSettings(new ConsumerConfig { AutoOffsetReset = AutoOffsetReset.Earliest }, options);
+        var config = WithClientSettings(new ConsumerConfig { AutoOffsetReset = AutoOffsetReset.Earliest }, options.Client);
         config.BootstrapServers = bootstrapServers;
         config.GroupId = $"{options.GroupId}-restore";
         config.EnableAutoCommit = false;
@@ -65,17 +65,24 @@ internal static class ClientConfigs
         return config;
     }
 
-    public static AdminClientConfig Admin(SegmentStreamOptions options, string bootstrapServers)
+    internal static AdminClientConfig Admin(SegmentStreamOptions options, string bootstrapServers)
     {
-        var config = WithClientSettings(new AdminClientConfig(), options);
+        var config = WithClientSettings(new AdminClientConfig(), options.Client);
         config.BootstrapServers = bootstrapServers;
         return config;
     }
 
-    private static T WithClientSettings<T>(T config, SegmentStreamOptions options)
+    /// <summary>
+    /// Applies <paramref name="settings"/> (<see cref="SegmentStreamOptions.Client"/>) to <paramref name="config"/>:
+    /// also for the tools around the worker (demo traffic, the change printer), which need the same connection
+    /// settings (TLS, SASL).
+    /// </summary>
+    public static T WithClientSettings<T>(T config, IReadOnlyDictionary<string, string> settings)
         where T : ClientConfig
     {
-        foreach (var (key, value) in options.Client)
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(settings);
+        foreach (var (key, value) in settings)
         {
             config.Set(key, value);
         }

@@ -63,8 +63,6 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
         return true;
     }
 
-    public string CommitIdOf(int task) => CommitId(task, Epoch, Sequence);
-
     public byte[] Serialize()
     {
         var bytes = new byte[1 + 8 + 8 + 8 + 4 + (NextOffsets.Length * 8)];

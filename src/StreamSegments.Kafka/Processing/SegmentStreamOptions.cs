@@ -125,12 +125,21 @@ public sealed class SegmentStreamOptions : IValidatableObject
             }
         }
 
-        foreach (var name in Topics.PerSegment.Keys)
+        // Only the direct segments travel on the change stream; interested-categories is resolved per seller.
+        var routable = SegmentNames.All.Where(s => s != Segment.InterestedCategories).ToList();
+        foreach (var (name, topic) in Topics.PerSegment)
         {
-            if (!SegmentNames.TryParse(name, out _))
+            if (!SegmentNames.TryParse(name, out var segment) || !routable.Contains(segment))
             {
                 yield return new ValidationResult(
-                    $"Topics:PerSegment names unknown segment '{name}' (known: {string.Join(", ", SegmentNames.All.Select(s => s.ToWireName()))}).",
+                    $"Topics:PerSegment:{name} is not a segment of the change stream (those are: {string.Join(", ", routable.Select(s => s.ToWireName()))}).",
+                    [nameof(Topics)]);
+            }
+
+            if (string.IsNullOrWhiteSpace(topic) || all.Contains(topic, StringComparer.Ordinal))
+            {
+                yield return new ValidationResult(
+                    $"Topics:PerSegment:{name} must name a topic of its own, not '{topic}' (an input, output, changelog or dead-letter topic would get its records twice or mixed).",
                     [nameof(Topics)]);
             }
         }

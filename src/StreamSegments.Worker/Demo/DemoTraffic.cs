@@ -15,6 +15,9 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
 {
     public long Produced { get; private set; }
 
+    /// <summary>librdkafka settings for the producer (the worker's <c>Kafka:Client</c>: TLS, SASL).</summary>
+    public IReadOnlyDictionary<string, string> ClientSettings { get; init; } = new Dictionary<string, string>();
+
     public void ProduceHistory(CancellationToken cancellationToken)
     {
         using var producer = CreateProducer();
@@ -58,12 +61,13 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
     private readonly Random flaws = new(options.Seed);
     private DemoMarketplace? marketplaceAfterHistory;
 
-    private IProducer<byte[], byte[]> CreateProducer() => new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+    private IProducer<byte[], byte[]> CreateProducer()
     {
-        BootstrapServers = bootstrapServers,
-        EnableIdempotence = true,
-        LingerMs = 5,
-    }).Build();
+        var config = ClientConfigs.WithClientSettings(new ProducerConfig { LingerMs = 5 }, ClientSettings);
+        config.BootstrapServers = bootstrapServers;
+        config.EnableIdempotence = true;
+        return new ProducerBuilder<byte[], byte[]>(config).Build();
+    }
 
     private void Produce(IProducer<byte[], byte[]> producer, DemoEvent e, long at)
     {

@@ -19,14 +19,14 @@ public sealed class ChangeFeedService(IOptions<SegmentStreamOptions> options, Ti
 
     private void Run(CancellationToken stoppingToken)
     {
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(ClientConfigs.WithClientSettings(new ConsumerConfig
         {
             BootstrapServers = options.Value.BootstrapServers,
             GroupId = $"{options.Value.GroupId}-console-{Guid.NewGuid():N}",
             IsolationLevel = IsolationLevel.ReadCommitted,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnableAutoCommit = false,
-        }).Build();
+        }, options.Value.Client)).Build();
         consumer.Subscribe(options.Value.Topics.SegmentChanges);
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var nextCounts = time.GetUtcNow() + CountsEvery;

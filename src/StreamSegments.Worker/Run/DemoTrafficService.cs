@@ -12,7 +12,7 @@ public sealed class DemoTrafficService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var traffic = new DemoTraffic(demo.Value, kafka.Value.Topics, kafka.Value.BootstrapServers!, time, logger);
+        var traffic = new DemoTraffic(demo.Value, kafka.Value.Topics, kafka.Value.BootstrapServers!, time, logger) { ClientSettings = kafka.Value.Client };
         await Task.Factory.StartNew(() => traffic.ProduceHistory(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {

@@ -53,5 +53,17 @@ public sealed class DemoTrafficTests : IDisposable
         Assert.All(broken, b => Assert.Contains(valid, v => v.StartsWith(Encoding.UTF8.GetString(b), StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void The_workers_client_settings_reach_the_demo_producer()
+    {
+        var traffic = new DemoTraffic(new DemoOptions { HistoryEvents = 10 }, scenario.Topics, scenario.Broker.BootstrapServers, TimeProvider.System, NullLogger<DemoTraffic>.Instance)
+        {
+            ClientSettings = new Dictionary<string, string>(StringComparer.Ordinal) { ["no.such.setting"] = "1" },
+        };
+
+        var error = Assert.Throws<InvalidOperationException>(() => traffic.ProduceHistory(CancellationToken.None));
+        Assert.Contains("no.such.setting", error.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => scenario.Dispose();
 }

@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+using StreamSegments.Kafka.Processing;
+
+namespace StreamSegments.Kafka.Tests.Processing;
+
+public sealed class SegmentStreamOptionsTests
+{
+    [Theory]
+    [InlineData("interested-categories", "sellers.category-buyers", "not a segment of the change stream")]
+    [InlineData("", "sellers.nobody", "not a segment of the change stream")]
+    [InlineData("regular-topp", "sellers.top-buyers", "not a segment of the change stream")]
+    [InlineData("regular-top", "segments.changed", "must name a topic of its own")]
+    [InlineData("regular-top", "orders.paid", "must name a topic of its own")]
+    [InlineData("regular-top", " ", "must name a topic of its own")]
+    public void A_per_segment_route_must_name_a_direct_segment_and_a_topic_of_its_own(string segment, string topic, string error)
+    {
+        var options = new SegmentStreamOptions();
+        options.Topics.PerSegment[segment] = topic;
+
+        var message = Assert.Single(Validate(options));
+        Assert.Contains($"Topics:PerSegment:{segment}", message, StringComparison.Ordinal);
+        Assert.Contains(error, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Several_segments_may_share_a_route()
+    {
+        var options = new SegmentStreamOptions();
+        options.Topics.PerSegment["regular-top"] = "sellers.regular-buyers";
+        options.Topics.PerSegment["regular-loyal"] = "sellers.regular-buyers";
+        options.Topics.PerSegment["sleeping"] = "sellers.sleeping-buyers";
+
+        Assert.Empty(Validate(options));
+    }
+
+    private static List<string> Validate(SegmentStreamOptions options)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        return results.Select(r => r.ErrorMessage ?? "").ToList();
+    }
+}
