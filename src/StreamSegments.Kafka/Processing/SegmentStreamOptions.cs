@@ -117,6 +117,17 @@ public sealed class SegmentStreamOptions : IValidatableObject
             yield return new ValidationResult("Topic names must be distinct.", [nameof(Topics)]);
         }
 
+        // A transaction stays open for a commit interval plus the commit; the broker aborts one that outlives
+        // transaction.timeout.ms, and an aborted commit stops the worker.
+        var transactionTimeoutMs = Client.TryGetValue("transaction.timeout.ms", out var configured)
+            && int.TryParse(configured, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 60_000;
+        if (CommitIntervalMs > transactionTimeoutMs / 4)
+        {
+            yield return new ValidationResult(
+                $"CommitIntervalMs ({CommitIntervalMs}) must be at most a quarter of the transaction timeout ({transactionTimeoutMs} ms, Kafka:Client:transaction.timeout.ms).",
+                [nameof(CommitIntervalMs)]);
+        }
+
         foreach (var key in Client.Keys)
         {
             if (ReservedClientSettings.TryGetValue(key, out var reason))

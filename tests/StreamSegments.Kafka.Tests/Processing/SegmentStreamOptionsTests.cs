@@ -33,6 +33,24 @@ public sealed class SegmentStreamOptionsTests
         Assert.Empty(Validate(options));
     }
 
+    [Theory]
+    [InlineData(15_000, null, true)]
+    [InlineData(15_001, null, false)]
+    [InlineData(30_000, "120000", true)]
+    [InlineData(1_000, "2000", false)]
+    public void The_commit_interval_must_leave_the_transaction_timeout_room(int commitIntervalMs, string? transactionTimeoutMs, bool valid)
+    {
+        var options = new SegmentStreamOptions { CommitIntervalMs = commitIntervalMs };
+        if (transactionTimeoutMs is not null)
+        {
+            options.Client["transaction.timeout.ms"] = transactionTimeoutMs;
+        }
+
+        var errors = Validate(options);
+        Assert.Equal(valid, errors.Count == 0);
+        Assert.All(errors, e => Assert.Contains("CommitIntervalMs", e, StringComparison.Ordinal));
+    }
+
     private static List<string> Validate(SegmentStreamOptions options)
     {
         var results = new List<ValidationResult>();
