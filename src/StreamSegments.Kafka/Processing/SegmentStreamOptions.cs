@@ -32,6 +32,15 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public int CheckpointIntervalMs { get; set; } = 60_000;
 
     /// <summary>
+    /// A task's local checkpoint older than this (by the wall clock) is not used: the task restores from the
+    /// changelog's beginning instead. Keep it below the changelog's <c>delete.retention.ms</c> (Kafka's default:
+    /// 24 h). A checkpoint older than that may predate tombstones compaction has already removed (a task that
+    /// was away on another instance for days), and restoring it would bring those deleted buyers back.
+    /// </summary>
+    [Range(60_000, long.MaxValue)]
+    public long MaxCheckpointAgeMs { get; set; } = 12 * 3_600_000L;
+
+    /// <summary>
     /// How long a task waits for an input partition that has no buffered record and is not known to be caught
     /// up, before taking records of the others (which would break strict timestamp order across topics).
     /// </summary>
@@ -126,6 +135,13 @@ public sealed class SegmentStreamOptions : IValidatableObject
             yield return new ValidationResult(
                 $"CommitIntervalMs ({CommitIntervalMs}) must be at most a quarter of the transaction timeout ({transactionTimeoutMs} ms, Kafka:Client:transaction.timeout.ms).",
                 [nameof(CommitIntervalMs)]);
+        }
+
+        if (MaxCheckpointAgeMs <= CheckpointIntervalMs)
+        {
+            yield return new ValidationResult(
+                $"MaxCheckpointAgeMs ({MaxCheckpointAgeMs}) must be longer than CheckpointIntervalMs ({CheckpointIntervalMs}), or a crash would always restore from the changelog's beginning.",
+                [nameof(MaxCheckpointAgeMs)]);
         }
 
         foreach (var key in Client.Keys)

@@ -479,13 +479,19 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
     }
 
+    /// <summary>First 8 bytes of a checkpoint cookie in format 2: changelog offset, wall-clock time, then the marker.</summary>
+    private const long CheckpointCookieFormat2 = -2;
+    private const int CheckpointCookieHeader = 24;
+
     private void Checkpoint(PartitionTask task)
     {
         var started = Stopwatch.GetTimestamp();
         var marker = task.CurrentMarker.Serialize();
-        var cookie = new byte[8 + marker.Length];
-        BinaryPrimitives.WriteInt64LittleEndian(cookie, task.NextChangelogOffset);
-        marker.CopyTo(cookie, 8);
+        var cookie = new byte[CheckpointCookieHeader + marker.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(cookie, CheckpointCookieFormat2);
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), task.NextChangelogOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(16), time.GetUtcNow().ToUnixTimeMilliseconds());
+        marker.CopyTo(cookie, CheckpointCookieHeader);
         using var span = telemetry.Traces.StartActivity("checkpoint");
         span?.SetTag("streamsegments.task", task.Partition);
         span?.SetTag("streamsegments.changelog.offset", task.NextChangelogOffset);
@@ -618,12 +624,20 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             var cookie = store.RecoverAsync(stopping).GetAwaiter().GetResult();
             if (cookie is not null)
             {
-                from = BinaryPrimitives.ReadInt64LittleEndian(cookie);
-                marker = CommitMarker.Deserialize(cookie.AsSpan(8));
+                // Format 1 (before checkpoints carried their time) began with the changelog offset, never negative.
+                var format2 = BinaryPrimitives.ReadInt64LittleEndian(cookie) == CheckpointCookieFormat2;
+                from = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(format2 ? 8 : 0));
+                marker = CommitMarker.Deserialize(cookie.AsSpan(format2 ? CheckpointCookieHeader : 8));
+                var age = format2 ? time.GetUtcNow().ToUnixTimeMilliseconds() - BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(16)) : 0;
                 if (from > end)
                 {
                     // The checkpoint was taken against another changelog (e.g. an embedded broker's, now gone).
                     LogCheckpointAhead(partition, from, end);
+                    (from, marker) = (0, null);
+                }
+                else if (age > options.MaxCheckpointAgeMs)
+                {
+                    LogCheckpointTooOld(partition, TimeSpan.FromMilliseconds(age), TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs));
                     (from, marker) = (0, null);
                 }
             }
@@ -720,6 +734,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint could not be recovered; restoring from the beginning of the changelog")]
     private partial void LogCheckpointUnusable(Exception exception, int task);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s local checkpoint is {Age} old, more than MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
+    private partial void LogCheckpointTooOld(int task, TimeSpan age, TimeSpan maxAge);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Source}: {Reason}: {Detail}")]
     private partial void LogDeadLettered(string source, string reason, string detail);

@@ -108,7 +108,46 @@ public sealed class ChangelogRestoreTests : IDisposable
     public void Malformed_commit_ids_do_not_parse(string commitId) =>
         Assert.False(CommitMarker.TryParseCommitId(Encoding.ASCII.GetBytes(commitId), out _, out _));
 
+    [Fact]
+    public void A_local_checkpoint_older_than_MaxCheckpointAgeMs_is_set_aside_and_the_task_restores_from_the_changelog()
+    {
+        var taken = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+        var lines = Enumerable.Range(0, 20).Select(i =>
+            $$"""{"type":"order-paid","eventId":"e-{{i}}","occurredAt":"2026-11-01T11:00:00.000Z","buyerId":"b-{{i}}","sellerId":"s-1","orderId":"o-{{i}}","amount":100}""").ToList();
+        scenario.Produce(lines, taken.AddHours(-1));
+        var options = scenario.Options();
+        options.Client["session.timeout.ms"] = "6000"; // each run joins the group its predecessor left
+        options.Client["heartbeat.interval.ms"] = "500";
+        var maxAge = TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs);
+
+        // Each run checkpoints when it stops, stamped with its wall clock.
+        scenario.RunWorkerUntilQuiet(lines.Count, new StoppedClock(taken), options);
+        var young = RunRestoredWorker(options, taken + maxAge - TimeSpan.FromMinutes(1));
+        var old = RunRestoredWorker(options, taken + maxAge - TimeSpan.FromMinutes(1) + maxAge + TimeSpan.FromMinutes(1));
+
+        Assert.Equal(0, young.RecordsRestored);
+        Assert.True(old.RecordsRestored >= lines.Count, $"{old.RecordsRestored} changelog records restored");
+        Assert.Equal(lines.Count, scenario.ReadCommitted(scenario.Topics.SegmentChanges).Count); // and no change twice
+    }
+
     public void Dispose() => scenario.Dispose();
+
+    /// <summary>Runs a worker with nothing new to read until it has restored its task and gone quiet, then stops it.</summary>
+    private StreamCounters RunRestoredWorker(SegmentStreamOptions options, DateTimeOffset wallClock)
+    {
+        using var worker = scenario.StartWorker(options, new StoppedClock(wallClock));
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (worker.Processor.Counters.Restores == 0 && worker.Failure is null && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+        }
+
+        Assert.Null(worker.Failure);
+        Assert.Equal(1, worker.Processor.Counters.Restores);
+        KafkaScenario.WaitUntilQuiet(worker.Processor);
+        worker.Stop();
+        return worker.Processor.Counters;
+    }
 
     private IConsumer<byte[]?, byte[]?> NewReader() => new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
     {
