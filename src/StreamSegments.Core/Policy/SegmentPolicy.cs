@@ -62,6 +62,20 @@ public sealed class SegmentPolicy : IValidatableObject
     /// <summary>How long a counted order's id is remembered to reject a re-sent order: as long as it can matter.</summary>
     public long OrderRetention => Math.Max(Window, SleepingHorizon);
 
+    /// <summary>
+    /// A hash of every threshold, never 0: state published under one policy and restored under another must be
+    /// re-evaluated, and the worker's commit markers carry this to tell.
+    /// </summary>
+    public ulong Fingerprint()
+    {
+        var text = string.Join(
+            ';',
+            WindowDays, SleepingHorizonDays, RecencyScore1BelowDays, RecencyScore2BelowDays, FrequencyScore1AtLeast,
+            FrequencyScore2AtLeast, MonetaryScore1AtLeast.ToString("G29", System.Globalization.CultureInfo.InvariantCulture),
+            MonetaryScore2AtLeast.ToString("G29", System.Globalization.CultureInfo.InvariantCulture), TopScoreAtMost, LoyalScoreAtMost);
+        return System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(text)) | 1;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (RecencyScore2BelowDays <= RecencyScore1BelowDays)

@@ -140,6 +140,33 @@ public sealed class SegmentTask
     }
 
     /// <summary>
+    /// Evaluates every pair and category interest of a buyer at the clock and publishes what differs from what was
+    /// published (cause <see cref="ChangeCause.PolicyChange"/>): for state restored under another policy than the
+    /// one it was published under. Timers and pruning follow the current policy, as after any change.
+    /// </summary>
+    public void Reevaluate(ReadOnlySpan<byte> buyerId)
+    {
+        var now = Clock.Now;
+        if (now == EventTime.None || !store.TryLoad(buyerId, buyer))
+        {
+            return;
+        }
+
+        var changed = false;
+        foreach (var pair in buyer.Pairs)
+        {
+            changed |= EvaluatePair(pair, now, ChangeCause.PolicyChange);
+        }
+
+        foreach (ref var interest in buyer.Categories)
+        {
+            changed |= EvaluateCategory(ref interest, now, ChangeCause.PolicyChange);
+        }
+
+        Finish(now, mustWrite: changed);
+    }
+
+    /// <summary>
     /// Registers a recovered buyer's timers: a boundary at the clock's own instant (it may not have fired before
     /// the checkpoint; firing twice changes nothing), the next boundary after the clock, and the instant its
     /// stored <see cref="BuyerState.ScheduledTimer"/> names, because <see cref="Finish"/> trusts that an entry

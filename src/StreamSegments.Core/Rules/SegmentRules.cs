@@ -23,6 +23,9 @@ public enum ChangeCause : byte
     WindowExit = 1,
     Recency = 2,
     SleepingHorizon = 3,
+
+    /// <summary>The thresholds changed: the worker restored state published under other ones and re-evaluated it.</summary>
+    PolicyChange = 4,
 }
 
 /// <summary>

@@ -91,6 +91,7 @@ public static class ChangeMessages
         ChangeCause.Event => "event"u8,
         ChangeCause.WindowExit => "window-exit"u8,
         ChangeCause.Recency => "recency"u8,
+        ChangeCause.PolicyChange => "policy-change"u8,
         _ => "sleeping-horizon"u8,
     };
 

@@ -97,7 +97,7 @@ internal sealed class PartitionTask : IDisposable
     /// </summary>
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
-        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone());
+        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone(), Engine.Policy.Fingerprint());
         producer.Produce(new TopicPartition(changelogTopic, Partition), marker.Key, marker.Serialize(), Sink.CommitHeaders(), report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
@@ -114,7 +114,7 @@ internal sealed class PartitionTask : IDisposable
         CheckpointedSinceCommit = false;
     }
 
-    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone());
+    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone(), Engine.Policy.Fingerprint());
 
     public void Dispose()
     {

@@ -668,6 +668,20 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             CheckpointedTailAddress = store.TailAddress,
         };
         store.RestoreInto(task.Engine, task.Readings.Restored);
+        if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
+        {
+            // Published under other thresholds: what each pair should be now is published at the clock, and the
+            // timers (already queued by the current policy) take it from there.
+            var buyers = new List<byte[]>();
+            store.ForEachBuyer(new BuyerState(), b => buyers.Add(b.BuyerId.ToArray()));
+            var changes = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
+            foreach (var buyer in buyers)
+            {
+                task.Engine.Reevaluate(buyer);
+            }
+
+            LogPolicyChanged(partition, buyers.Count, task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges - changes);
+        }
         Counters.Restores++;
         Counters.RecordsRestored += restored.RecordsApplied;
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -737,6 +751,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s local checkpoint is {Age} old, more than MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
     private partial void LogCheckpointTooOld(int task, TimeSpan age, TimeSpan maxAge);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s state was published under another policy: re-evaluated its {Buyers} buyers at its clock, {Changes} changes (cause policy-change)")]
+    private partial void LogPolicyChanged(int task, int buyers, long changes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Source}: {Reason}: {Detail}")]
     private partial void LogDeadLettered(string source, string reason, string detail);

@@ -109,6 +109,21 @@ public sealed class ChangelogRestoreTests : IDisposable
         Assert.False(CommitMarker.TryParseCommitId(Encoding.ASCII.GetBytes(commitId), out _, out _));
 
     [Fact]
+    public void Markers_carry_the_policy_fingerprint_and_markers_of_format_1_still_read()
+    {
+        var marker = new CommitMarker(Epoch: 7, Sequence: 3, Clock: 1_000, NextOffsets: [5, -1], Policy: new Core.Policy.SegmentPolicy().Fingerprint());
+        var read = CommitMarker.Deserialize(marker.Serialize());
+        Assert.Equal((marker.Epoch, marker.Sequence, marker.Clock, marker.Policy), (read.Epoch, read.Sequence, read.Clock, read.Policy));
+        Assert.Equal(marker.NextOffsets, read.NextOffsets);
+
+        var format1 = marker.Serialize()[..^8];
+        format1[0] = 1;
+        var old = CommitMarker.Deserialize(format1);
+        Assert.Equal((7L, 3L, 1_000L, 0UL), (old.Epoch, old.Sequence, old.Clock, old.Policy));
+        Assert.Equal(marker.NextOffsets, old.NextOffsets);
+    }
+
+    [Fact]
     public void A_local_checkpoint_older_than_MaxCheckpointAgeMs_is_set_aside_and_the_task_restores_from_the_changelog()
     {
         var taken = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
@@ -122,8 +137,8 @@ public sealed class ChangelogRestoreTests : IDisposable
 
         // Each run checkpoints when it stops, stamped with its wall clock.
         scenario.RunWorkerUntilQuiet(lines.Count, new StoppedClock(taken), options);
-        var young = RunRestoredWorker(options, taken + maxAge - TimeSpan.FromMinutes(1));
-        var old = RunRestoredWorker(options, taken + maxAge - TimeSpan.FromMinutes(1) + maxAge + TimeSpan.FromMinutes(1));
+        var young = scenario.RunRestoredWorkerUntilQuiet(new StoppedClock(taken + maxAge - TimeSpan.FromMinutes(1)), options);
+        var old = scenario.RunRestoredWorkerUntilQuiet(new StoppedClock(taken + maxAge - TimeSpan.FromMinutes(1) + maxAge + TimeSpan.FromMinutes(1)), options);
 
         Assert.Equal(0, young.RecordsRestored);
         Assert.True(old.RecordsRestored >= lines.Count, $"{old.RecordsRestored} changelog records restored");
@@ -131,23 +146,6 @@ public sealed class ChangelogRestoreTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
-
-    /// <summary>Runs a worker with nothing new to read until it has restored its task and gone quiet, then stops it.</summary>
-    private StreamCounters RunRestoredWorker(SegmentStreamOptions options, DateTimeOffset wallClock)
-    {
-        using var worker = scenario.StartWorker(options, new StoppedClock(wallClock));
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (worker.Processor.Counters.Restores == 0 && worker.Failure is null && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(100);
-        }
-
-        Assert.Null(worker.Failure);
-        Assert.Equal(1, worker.Processor.Counters.Restores);
-        KafkaScenario.WaitUntilQuiet(worker.Processor);
-        worker.Stop();
-        return worker.Processor.Counters;
-    }
 
     private IConsumer<byte[]?, byte[]?> NewReader() => new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
     {

@@ -1,3 +1,4 @@
+using StreamSegments.Core.Policy;
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Tests.Support;
@@ -73,5 +74,47 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(expected.Length, scenario.ReadCommitted(scenario.Topics.SegmentChanges).Count);
     }
 
+    [Fact]
+    public void State_restored_under_another_policy_is_re_evaluated_at_the_clock_and_only_what_differs_is_published_once()
+    {
+        // b-1's order from s-1 is 45 days before the clock: in a 90-day window, not in a 30-day one. Its view of
+        // s-2 (which moves its task's clock) and b-2's order are at the clock, in both windows.
+        string[] lines =
+        [
+            """{"type":"order-paid","eventId":"e-1","occurredAt":"2026-09-17T12:00:00.000Z","buyerId":"b-1","sellerId":"s-1","orderId":"o-1","amount":100}""",
+            """{"type":"product-viewed","eventId":"e-2","occurredAt":"2026-11-01T12:00:00.000Z","buyerId":"b-1","sellerId":"s-2","productId":"p-1","categoryId":"c-1"}""",
+            """{"type":"order-paid","eventId":"e-3","occurredAt":"2026-11-01T12:00:00.000Z","buyerId":"b-2","sellerId":"s-1","orderId":"o-2","amount":100}""",
+        ];
+        scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
+        var options = scenario.Options();
+        options.Client["session.timeout.ms"] = "6000"; // each run joins the group its predecessor left
+        options.Client["heartbeat.interval.ms"] = "500";
+        var wallClock = new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
+        scenario.RunWorkerUntilQuiet(lines.Length, wallClock, options);
+        var before = Changes();
+
+        var shorter = new SegmentPolicy { WindowDays = 30 };
+        scenario.RunRestoredWorkerUntilQuiet(wallClock, options, shorter);
+        var reevaluated = Changes().Skip(before.Count).ToList();
+
+        var change = Assert.Single(reevaluated);
+        Assert.Equal(("b-1", "s-1", "policy-change", "2026-11-01T12:00:00.000Z"), (change.Buyer, change.Seller, change.Cause, change.At));
+        Assert.Equal(before.Last(c => c.Buyer == "b-1" && c.Seller == "s-1").To, change.From);
+        Assert.NotEqual(change.From, change.To);
+
+        // Published under the new policy now: a restart under it re-evaluates nothing.
+        scenario.RunRestoredWorkerUntilQuiet(wallClock, options, shorter);
+        Assert.Equal(before.Count + 1, Changes().Count);
+    }
+
     public void Dispose() => scenario.Dispose();
+
+    private List<(string Buyer, string Seller, string? From, string? To, string Cause, string At)> Changes() =>
+        scenario.ReadCommitted(scenario.Topics.SegmentChanges).Select(r =>
+        {
+            using var change = System.Text.Json.JsonDocument.Parse(r.Message.Value!);
+            var root = change.RootElement;
+            return (root.GetProperty("buyerId").GetString()!, root.GetProperty("sellerId").GetString()!, root.GetProperty("from").GetString(), root.GetProperty("to").GetString(),
+                root.GetProperty("cause").GetString()!, root.GetProperty("effectiveAt").GetString()!);
+        }).ToList();
 }

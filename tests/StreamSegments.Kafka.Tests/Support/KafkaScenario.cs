@@ -124,9 +124,9 @@ public sealed class KafkaScenario : IDisposable
     /// <summary>Starts a worker in this process, on a thread of its own; disposing it stops it gracefully.</summary>
     public RunningWorker StartWorker(
         SegmentStreamOptions? options = null, TimeProvider? wallClock = null, SegmentStreamTelemetry? telemetry = null,
-        ILogger<SegmentStreamProcessor>? logger = null) =>
+        ILogger<SegmentStreamProcessor>? logger = null, SegmentPolicy? policy = null) =>
         new(new SegmentStreamProcessor(
-            options ?? Options(wallClock), new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
+            options ?? Options(wallClock), policy ?? new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
             logger ?? NullLogger<SegmentStreamProcessor>.Instance, wallClock, telemetry));
 
     /// <summary>
@@ -135,15 +135,35 @@ public sealed class KafkaScenario : IDisposable
     /// </summary>
     public StreamCounters RunWorkerUntilQuiet(
         long expectedInputRecords, TimeProvider? wallClock = null, SegmentStreamOptions? options = null,
-        SegmentStreamTelemetry? telemetry = null, Action<SegmentStreamProcessor>? whileQuiet = null)
+        SegmentStreamTelemetry? telemetry = null, Action<SegmentStreamProcessor>? whileQuiet = null, SegmentPolicy? policy = null)
     {
-        using var worker = StartWorker(options, wallClock, telemetry);
+        using var worker = StartWorker(options, wallClock, telemetry, policy: policy);
         WaitUntilQuiet(worker.Processor, expectedInputRecords, () => worker.Failure is not null);
         if (worker.Failure is null)
         {
             whileQuiet?.Invoke(worker.Processor);
         }
 
+        worker.Stop();
+        return worker.Processor.Counters;
+    }
+
+    /// <summary>
+    /// Runs a worker with nothing new to read until it has restored every task and gone quiet, then stops it
+    /// (waiting for quiet alone could stop it before the group has even assigned it its tasks).
+    /// </summary>
+    public StreamCounters RunRestoredWorkerUntilQuiet(TimeProvider wallClock, SegmentStreamOptions options, SegmentPolicy? policy = null)
+    {
+        using var worker = StartWorker(options, wallClock, policy: policy);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (worker.Processor.Counters.Restores < Partitions && worker.Failure is null && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+        }
+
+        Assert.Null(worker.Failure);
+        Assert.Equal(Partitions, worker.Processor.Counters.Restores);
+        WaitUntilQuiet(worker.Processor);
         worker.Stop();
         return worker.Processor.Counters;
     }
