@@ -51,6 +51,18 @@ public sealed class SegmentPolicy : IValidatableObject
     [Range(3, 9)]
     public int LoyalScoreAtMost { get; set; } = 6;
 
+    /// <summary>
+    /// The most event ids one buyer remembers for recognising re-sent events (each is otherwise kept until its
+    /// event leaves the window). A buyer's state is read and rewritten whole on every event, so a crawler, or an
+    /// id shared by many people ("guest"), with hundreds of thousands of events in the window would make each of
+    /// its events cost milliseconds and stall its task. Past the limit the oldest ids are forgotten: a re-send of
+    /// such an event is applied again, which changes nothing when it is a true copy (its interaction time and
+    /// categories are already counted, and an order is still recognised by its order id). 10,000 is over 100
+    /// events a day for 90 days, never a person. Not a threshold: the fingerprint leaves it out.
+    /// </summary>
+    [Range(16, int.MaxValue)]
+    public int MaxRememberedEventIds { get; set; } = 10_000;
+
     public long Window => WindowDays * Time.EventTime.Day;
 
     public long SleepingHorizon => SleepingHorizonDays * Time.EventTime.Day;

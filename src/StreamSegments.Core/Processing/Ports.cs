@@ -75,4 +75,7 @@ public sealed class TaskCounters
     public long CategoryInterestChanges { get; set; }
 
     public long TimersFired { get; set; }
+
+    /// <summary>Event ids forgotten before their time because their buyer had more than <see cref="Policy.SegmentPolicy.MaxRememberedEventIds"/>.</summary>
+    public long EventIdsForgottenEarly { get; set; }
 }

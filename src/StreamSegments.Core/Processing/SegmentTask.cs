@@ -85,6 +85,11 @@ public sealed class SegmentTask
         if (forgetAt > now)
         {
             buyer.AddSeen(new SeenEvent(e.EventIdHash, forgetAt));
+            if (buyer.SeenCount > policy.MaxRememberedEventIds)
+            {
+                // Down to nine tenths, so that a crawler pays for the sort once per tenth of the limit, not per event.
+                Counters.EventIdsForgottenEarly += buyer.ForgetEarliestSeen(policy.MaxRememberedEventIds - (policy.MaxRememberedEventIds / 10));
+            }
         }
 
         var outcome = ApplyOutcome.Applied;

@@ -125,6 +125,22 @@ public sealed class BuyerState
         return false;
     }
 
+    /// <summary>Forgets the ids that would be forgotten first (earliest <see cref="SeenEvent.ForgetAt"/>) until <paramref name="keep"/> remain; returns how many.</summary>
+    public int ForgetEarliestSeen(int keep)
+    {
+        var drop = SeenCount - keep;
+        if (drop <= 0)
+        {
+            return 0;
+        }
+
+        var all = seen.AsSpan(0, SeenCount);
+        all.Sort(static (a, b) => a.ForgetAt.CompareTo(b.ForgetAt));
+        all[drop..].CopyTo(all);
+        SeenCount = keep;
+        return drop;
+    }
+
     public void AddSeen(in SeenEvent entry)
     {
         if (SeenCount == seen.Length)

@@ -80,6 +80,11 @@ internal sealed class PartitionTask : IDisposable
 
     public bool CheckpointedSinceCommit { get; set; } = true;
 
+    /// <summary>The engine's <see cref="TaskCounters.EventIdsForgottenEarly"/> when last logged, and when (monotonic ms).</summary>
+    public long ForgottenEarlyReported { get; set; }
+
+    public long ForgottenEarlyReportedAt { get; set; } = long.MinValue / 2;
+
     public string CurrentCommitId => CommitMarker.CommitId(Partition, Epoch, Sequence + 1);
 
     /// <summary>Publishes every state write buffered since the last commit to the task's changelog partition.</summary>

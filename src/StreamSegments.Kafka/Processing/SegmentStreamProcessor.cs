@@ -408,6 +408,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var task in tasks.Values)
         {
+            var forgotten = task.Engine.Counters.EventIdsForgottenEarly;
+            if (forgotten > task.ForgottenEarlyReported && monotonic.ElapsedMilliseconds >= task.ForgottenEarlyReportedAt + ForgottenEarlyReportEveryMs)
+            {
+                LogEventIdsForgottenEarly(task.Partition, policy.MaxRememberedEventIds, forgotten);
+                task.ForgottenEarlyReported = forgotten;
+                task.ForgottenEarlyReportedAt = monotonic.ElapsedMilliseconds;
+            }
+
             for (var topic = 0; topic < options.Topics.Inputs.Count; topic++)
             {
                 if (!task.Inputs.IsAssigned(topic))
@@ -478,6 +486,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             Checkpoint(due);
         }
     }
+
+    private const long ForgottenEarlyReportEveryMs = 600_000;
 
     /// <summary>First 8 bytes of a checkpoint cookie in format 2: changelog offset, wall-clock time, then the marker.</summary>
     private const long CheckpointCookieFormat2 = -2;
@@ -751,6 +761,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s local checkpoint is {Age} old, more than MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
     private partial void LogCheckpointTooOld(int task, TimeSpan age, TimeSpan maxAge);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]
+    private partial void LogEventIdsForgottenEarly(int task, int max, long forgotten);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s state was published under another policy: re-evaluated its {Buyers} buyers at its clock, {Changes} changes (cause policy-change)")]
     private partial void LogPolicyChanged(int task, int buyers, long changes);

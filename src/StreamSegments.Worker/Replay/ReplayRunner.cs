@@ -143,6 +143,7 @@ public sealed partial class ReplayRunner(
                 $"replay: {counters.Lines} lines, {counters.Task.EventsApplied} events applied, {counters.Task.DuplicateEvents + counters.Task.DuplicateOrders} duplicates, " +
                 $"{counters.Rejected} rejected, {counters.AfterAsOf} after as-of, {counters.Task.SegmentChanges} changes, " +
                 $"{counters.Task.CategoryInterestChanges} category changes, {counters.Task.TimersFired} timers fired, {counters.SnapshotRows} snapshot rows ({snapshotTime.TotalSeconds:F2} s), " +
+                (counters.Task.EventIdsForgottenEarly > 0 ? $"{counters.Task.EventIdsForgottenEarly} event ids forgotten early (Policy:MaxRememberedEventIds), " : "") +
                 $"{elapsed.TotalSeconds:F2} s, {processed / Math.Max(elapsed.TotalSeconds, 1e-9):F0} events/s");
             return counters;
         }

@@ -26,6 +26,9 @@ public sealed class SegmentPolicyTests
         ];
         Assert.Equal(changed.Length, changed.Select(p => p.Fingerprint()).Append(defaults).Distinct().Count() - 1);
 
+        // Not a threshold: no segment depends on it.
+        Assert.Equal(defaults, new SegmentPolicy { MaxRememberedEventIds = 50 }.Fingerprint());
+
         // The same amount written with another scale is the same threshold.
         Assert.Equal(defaults, new SegmentPolicy { MonetaryScore1AtLeast = 5000.00m }.Fingerprint());
     }

@@ -1,3 +1,5 @@
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.Processing;
 using StreamSegments.Core.Tests.Support;
 
 namespace StreamSegments.Core.Tests.Processing;
@@ -34,5 +36,25 @@ public class SegmentTaskSmokeTests
         var left = Assert.Single(harness.Sink.Segments, c => c.From == "interested-products");
         Assert.Equal((null, $"{lastView.AddDays(90):yyyy-MM-ddTHH:mm:ss.fffZ}"), (left.To, left.EffectiveAt));
         Assert.Equal(0, harness.Task.Timers.Count);
+    }
+
+    [Fact]
+    public void A_buyer_past_the_event_id_limit_forgets_its_oldest_ids_and_a_true_copy_of_one_changes_nothing()
+    {
+        var harness = new TaskHarness(new SegmentPolicy { MaxRememberedEventIds = 100 });
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        string View(int i) =>
+            $$"""{"type":"product-viewed","eventId":"v{{i}}","occurredAt":"{{start.AddMinutes(i):yyyy-MM-ddTHH:mm:ss.fffZ}}","buyerId":"b1","sellerId":"s{{i % 3}}","productId":"p1","categoryId":"c{{i % 5}}"}""";
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.Equal(ApplyOutcome.Applied, harness.Send(View(i)));
+        }
+
+        Assert.InRange(harness.Task.Counters.EventIdsForgottenEarly, 900, 910);
+        var changes = harness.Sink.Segments.Count + harness.Sink.Interests.Count;
+
+        Assert.Equal(ApplyOutcome.DuplicateEvent, harness.Send(View(999))); // the newest ids are remembered
+        Assert.Equal(ApplyOutcome.Applied, harness.Send(View(0))); // the oldest is forgotten: applied again...
+        Assert.Equal(changes, harness.Sink.Segments.Count + harness.Sink.Interests.Count); // ...and changes nothing
     }
 }
