@@ -240,11 +240,12 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_buyer_seen_a_hundred_thousand_times_in_its_window_is_processed_and_still_recognises_a_resent_event()
+    public void A_buyer_with_more_event_ids_than_a_page_holds_is_stored_in_parts_and_still_recognises_a_resent_event()
     {
         // The smallest budget (128 KiB pages): a crawler's event ids alone outgrow a page within a few thousand events.
+        // The limit on remembered ids is raised past the test's views: the parts, not the limit, are under test.
         using var store = Open(new StateStoreOptions { MemoryBudgetBytes = 4L << 20 });
-        var task = new SegmentTask(new SegmentPolicy(), store, new NullSink(), sellers, categories);
+        var task = new SegmentTask(new SegmentPolicy { MaxRememberedEventIds = 20_000 }, store, new NullSink(), sellers, categories);
         var seller = sellers.Intern("s-1"u8);
         var category = categories.Intern("c-1"u8);
         const int views = 12_000;

@@ -53,7 +53,7 @@ internal static class ChangelogRestore
         {
             if (CommitMarker.IsMarkerKey(record.Message.Key))
             {
-                marker = CommitMarker.Deserialize(record.Message.Value);
+                marker = CommitMarker.Read(record.Message.Value, record.Message.Headers);
                 sealedThrough[marker.Epoch] = Math.Max(sealedThrough.GetValueOrDefault(marker.Epoch), marker.Sequence);
                 next = record.Offset.Value + 1;
                 unsealedAfterLastMarker = 0;

@@ -17,12 +17,14 @@ public static class ClientConfigs
         {
             LingerMs = 5,
             QueueBufferingMaxMessages = 1_000_000,
-            // Room for the largest dead letter and its headers; changelog parts and changes are far smaller.
-            MessageMaxBytes = Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)),
         }, options.Client);
         config.BootstrapServers = bootstrapServers;
         config.TransactionalId = options.TransactionalId;
         config.EnableIdempotence = true;
+
+        // Room for the largest dead letter and its headers (changelog parts and changes are far smaller), even where
+        // Kafka:Client lowered it: a dead letter the producer refuses would stop the worker at every restart.
+        config.MessageMaxBytes = Math.Max(config.MessageMaxBytes ?? 0, Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)));
         return config;
     }
 

@@ -16,16 +16,19 @@ namespace StreamSegments.Kafka.Processing;
 /// <param name="Clock">The task's clock at the commit.</param>
 /// <param name="NextOffsets">Next offset to process per input topic (in <see cref="TopicOptions.Inputs"/> order); -1 for none yet.</param>
 /// <param name="Policy">
-/// <see cref="Core.Policy.SegmentPolicy.Fingerprint"/> of the policy the task's state was published under; 0 when
-/// unknown (markers of format 1).
+/// <see cref="Core.Policy.SegmentPolicy.Fingerprint"/> of the policy the task's state was published under, 0 when
+/// unknown. It travels beside the marker (<see cref="PolicyHeader"/>, the checkpoint cookie), not in its bytes: a
+/// worker of an earlier version reading the changelog (a rolling upgrade, a rollback) must still read the marker.
 /// </param>
 public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] NextOffsets, ulong Policy = 0)
 {
     /// <summary>Header on every record the worker produces, naming the commit (<c>task:epoch:sequence</c>) it belongs to.</summary>
     public const string Header = "segments-commit";
 
-    // Format 2 appends the policy fingerprint; format 1 markers (without it) are still read.
-    private const byte FormatVersion = 2;
+    /// <summary>Header of a marker record: <see cref="Policy"/>, 8 bytes little-endian.</summary>
+    public const string PolicyHeader = "segments-policy";
+
+    private const byte FormatVersion = 1;
 
     // State records are keyed 'B' (buyer), 'P' (part of a large buyer) or 'C' (catalog) + id: a first byte 'M' is a marker.
     private const byte MarkerTag = (byte)'M';
@@ -70,7 +73,7 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
 
     public byte[] Serialize()
     {
-        var bytes = new byte[1 + 8 + 8 + 8 + 4 + (NextOffsets.Length * 8) + 8];
+        var bytes = new byte[1 + 8 + 8 + 8 + 4 + (NextOffsets.Length * 8)];
         var span = bytes.AsSpan();
         span[0] = FormatVersion;
         BinaryPrimitives.WriteInt64LittleEndian(span[1..], Epoch);
@@ -82,19 +85,34 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
             BinaryPrimitives.WriteInt64LittleEndian(span[(29 + (i * 8))..], NextOffsets[i]);
         }
 
-        BinaryPrimitives.WriteUInt64LittleEndian(span[^8..], Policy);
         return bytes;
     }
 
+    public byte[] PolicyBytes()
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Policy);
+        return bytes;
+    }
+
+    /// <summary>A marker record's marker: its value, and the policy from its header (0 without one).</summary>
+    public static CommitMarker Read(ReadOnlySpan<byte> value, Confluent.Kafka.Headers? headers) =>
+        Deserialize(value) with
+        {
+            Policy = headers is not null && headers.TryGetLastBytes(PolicyHeader, out var policy) && policy.Length == 8
+                ? BinaryPrimitives.ReadUInt64LittleEndian(policy)
+                : 0,
+        };
+
     public static CommitMarker Deserialize(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < 29 || bytes[0] is not (1 or FormatVersion))
+        if (bytes.Length < 29 || bytes[0] != FormatVersion)
         {
-            throw new InvalidDataException($"Not a commit marker of format 1 or {FormatVersion} ({bytes.Length} bytes).");
+            throw new InvalidDataException($"Not a commit marker of format {FormatVersion} ({bytes.Length} bytes).");
         }
 
         var count = BinaryPrimitives.ReadInt32LittleEndian(bytes[25..]);
-        if (count < 0 || bytes.Length != 29 + (count * 8) + (bytes[0] == 1 ? 0 : 8))
+        if (count < 0 || bytes.Length != 29 + (count * 8))
         {
             throw new InvalidDataException("A commit marker's offsets are truncated.");
         }
@@ -109,7 +127,6 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
             BinaryPrimitives.ReadInt64LittleEndian(bytes[1..]),
             BinaryPrimitives.ReadInt64LittleEndian(bytes[9..]),
             BinaryPrimitives.ReadInt64LittleEndian(bytes[17..]),
-            offsets,
-            bytes[0] == 1 ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(bytes[^8..]));
+            offsets);
     }
 }

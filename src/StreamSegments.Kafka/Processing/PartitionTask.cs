@@ -32,6 +32,7 @@ internal sealed class PartitionTask : IDisposable
         Inputs = new InputMerge(inputTopics);
         NextOffsets = restored?.NextOffsets.Length == inputTopics ? (long[])restored.NextOffsets.Clone() : Enumerable.Repeat(-1L, inputTopics).ToArray();
         Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
+        PublishedPolicy = policy.Fingerprint();
         sink.Task = this;
         Store.Observer = Changelog;
     }
@@ -80,6 +81,19 @@ internal sealed class PartitionTask : IDisposable
 
     public bool CheckpointedSinceCommit { get; set; } = true;
 
+    /// <summary>
+    /// <see cref="SegmentPolicy.Fingerprint"/> of the policy the task's published segments follow, written with every
+    /// marker and checkpoint: the current policy's, except while the task re-evaluates state restored from another
+    /// (so a crash or a handover meanwhile re-evaluates again, instead of trusting half-done work).
+    /// </summary>
+    public ulong PublishedPolicy { get; set; }
+
+    /// <summary>Buyers still to re-evaluate under the current policy, null when none; the task's records wait for them.</summary>
+    public Queue<byte[]>? PendingReevaluation { get; set; }
+
+    /// <summary>The engine's change count when re-evaluation began, to report what it published.</summary>
+    public long ChangesBeforeReevaluation { get; set; }
+
     /// <summary>The engine's <see cref="TaskCounters.EventIdsForgottenEarly"/> when last logged, and when (monotonic ms).</summary>
     public long ForgottenEarlyReported { get; set; }
 
@@ -102,8 +116,10 @@ internal sealed class PartitionTask : IDisposable
     /// </summary>
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
-        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone(), Engine.Policy.Fingerprint());
-        producer.Produce(new TopicPartition(changelogTopic, Partition), marker.Key, marker.Serialize(), Sink.CommitHeaders(), report =>
+        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy);
+        var headers = Sink.CommitHeaders();
+        headers.Add(CommitMarker.PolicyHeader, marker.PolicyBytes());
+        producer.Produce(new TopicPartition(changelogTopic, Partition), marker.Key, marker.Serialize(), headers, report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
             {
@@ -119,7 +135,7 @@ internal sealed class PartitionTask : IDisposable
         CheckpointedSinceCommit = false;
     }
 
-    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone(), Engine.Policy.Fingerprint());
+    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy);
 
     public void Dispose()
     {

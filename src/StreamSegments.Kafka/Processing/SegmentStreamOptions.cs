@@ -95,7 +95,11 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// </summary>
     public Dictionary<string, string> Client { get; set; } = [];
 
-    /// <summary>Settings <see cref="Client"/> may not name, with the reason: the worker sets them itself.</summary>
+    /// <summary>
+    /// Settings <see cref="Client"/> may not set to anything but the worker's own value (<see cref="WorkerValueOf"/>),
+    /// with the reason: the worker sets them itself. Naming one with the worker's value (exactly-once profiles do)
+    /// is allowed.
+    /// </summary>
     public static IReadOnlyDictionary<string, string> ReservedClientSettings { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["bootstrap.servers"] = "set Kafka:BootstrapServers instead",
@@ -112,6 +116,20 @@ public sealed class SegmentStreamOptions : IValidatableObject
     };
 
     public string TransactionalId => $"{GroupId}-{InstanceId ?? Environment.MachineName}";
+
+    /// <summary>What the worker sets a reserved client setting to (null: nothing it could be set to instead).</summary>
+    private string? WorkerValueOf(string key) => key.ToLowerInvariant() switch
+    {
+        "bootstrap.servers" or "metadata.broker.list" => BootstrapServers,
+        "group.id" => GroupId,
+        "transactional.id" => TransactionalId,
+        "enable.idempotence" or "enable.partition.eof" => "true",
+        "enable.auto.commit" or "enable.auto.offset.store" => "false",
+        "isolation.level" => "read_committed",
+        "group.protocol" => "classic",
+        "partition.assignment.strategy" => "range",
+        _ => null,
+    };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -144,11 +162,11 @@ public sealed class SegmentStreamOptions : IValidatableObject
                 [nameof(MaxCheckpointAgeMs)]);
         }
 
-        foreach (var key in Client.Keys)
+        foreach (var (key, value) in Client)
         {
-            if (ReservedClientSettings.TryGetValue(key, out var reason))
+            if (ReservedClientSettings.TryGetValue(key, out var reason) && !string.Equals(value, WorkerValueOf(key), StringComparison.OrdinalIgnoreCase))
             {
-                yield return new ValidationResult($"Kafka:Client:{key} is the worker's own setting ({reason}).", [nameof(Client)]);
+                yield return new ValidationResult($"Kafka:Client:{key} is the worker's own setting, {WorkerValueOf(key) ?? "set from other options"} ({reason}).", [nameof(Client)]);
             }
         }
 

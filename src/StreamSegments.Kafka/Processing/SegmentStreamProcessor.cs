@@ -177,6 +177,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var now = monotonic.ElapsedMilliseconds;
         foreach (var task in tasks.Values)
         {
+            if (task.PendingReevaluation is not null && !Reevaluate(task))
+            {
+                continue;
+            }
+
             var processed = 0;
             var episodes = task.Inputs.OutOfOrderEpisodes;
             while (processed < 4096 && task.Inputs.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
@@ -196,6 +201,27 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Re-evaluates a batch of the task's pending buyers; true once none is left.</summary>
+    private bool Reevaluate(PartitionTask task)
+    {
+        var pending = task.PendingReevaluation!;
+        for (var i = 0; i < 4096 && pending.TryDequeue(out var buyer); i++)
+        {
+            task.Engine.Reevaluate(buyer);
+        }
+
+        if (pending.Count > 0)
+        {
+            return false;
+        }
+
+        task.PendingReevaluation = null;
+        task.PublishedPolicy = policy.Fingerprint();
+        task.Dirty = true; // its next marker says so, even when nothing changed
+        LogReevaluated(task.Partition, task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges - task.ChangesBeforeReevaluation);
+        return true;
     }
 
     private void Apply(PartitionTask task, int topic, ConsumeResult<byte[]?, byte[]?> record)
@@ -285,7 +311,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var key = record.Message.Key;
         var value = record.Message.Value;
         var size = (key?.Length ?? 0) + (value?.Length ?? 0);
-        var room = options.DeadLetterMaxBytes - HeaderBytes(headers) - 64; // 64: the size headers added below
+        // Besides the headers' bytes: the two size headers added below, and the framing of the record, its batch and
+        // each header (varint lengths), so that DeadLetterMaxBytes may equal the topic's max.message.bytes.
+        var room = options.DeadLetterMaxBytes - HeaderBytes(headers) - 512 - (8 * (headers.Count + 2));
         if (size > room)
         {
             headers.Add("segments-truncated", "true"u8.ToArray());
@@ -323,7 +351,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var target = time.GetUtcNow().ToUnixTimeMilliseconds() - options.AllowedLatenessMs;
         foreach (var task in tasks.Values)
         {
-            if (task.Inputs.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted)
+            if (task.Inputs.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted && task.PendingReevaluation is null)
             {
                 if (task.Engine.Timers.Count > 0 && task.Engine.Timers.NextDue <= target)
                 {
@@ -466,7 +494,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         PartitionTask? due = null;
         foreach (var task in tasks.Values)
         {
-            if (task.CheckpointedSinceCommit)
+            // An idle task's checkpoint is refreshed too, before it is too old to use (MaxCheckpointAgeMs).
+            var expiring = now - task.LastCheckpointAt >= options.MaxCheckpointAgeMs / 2;
+            if (task.CheckpointedSinceCommit && !expiring)
             {
                 continue;
             }
@@ -475,7 +505,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             {
                 Checkpoint(task);
             }
-            else if (now - task.LastCheckpointAt >= options.CheckpointIntervalMs && (due is null || task.LastCheckpointAt < due.LastCheckpointAt))
+            else if ((expiring || now - task.LastCheckpointAt >= options.CheckpointIntervalMs) && (due is null || task.LastCheckpointAt < due.LastCheckpointAt))
             {
                 due = task;
             }
@@ -489,18 +519,19 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private const long ForgottenEarlyReportEveryMs = 600_000;
 
-    /// <summary>First 8 bytes of a checkpoint cookie in format 2: changelog offset, wall-clock time, then the marker.</summary>
+    /// <summary>First 8 bytes of a checkpoint cookie in format 2: then changelog offset, wall-clock time, policy, the marker.</summary>
     private const long CheckpointCookieFormat2 = -2;
-    private const int CheckpointCookieHeader = 24;
+    private const int CheckpointCookieHeader = 32;
 
     private void Checkpoint(PartitionTask task)
     {
         var started = Stopwatch.GetTimestamp();
-        var marker = task.CurrentMarker.Serialize();
+        var marker = task.CurrentMarker.Serialize(); // without the policy, which the cookie carries beside it
         var cookie = new byte[CheckpointCookieHeader + marker.Length];
         BinaryPrimitives.WriteInt64LittleEndian(cookie, CheckpointCookieFormat2);
         BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), task.NextChangelogOffset);
         BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(16), time.GetUtcNow().ToUnixTimeMilliseconds());
+        BinaryPrimitives.WriteUInt64LittleEndian(cookie.AsSpan(24), task.PublishedPolicy);
         marker.CopyTo(cookie, CheckpointCookieHeader);
         using var span = telemetry.Traces.StartActivity("checkpoint");
         span?.SetTag("streamsegments.task", task.Partition);
@@ -634,20 +665,24 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             var cookie = store.RecoverAsync(stopping).GetAwaiter().GetResult();
             if (cookie is not null)
             {
-                // Format 1 (before checkpoints carried their time) began with the changelog offset, never negative.
+                // Format 1 (before checkpoints carried their time) began with the changelog offset, never negative. Its
+                // age is unknown, so it counts as too old: one restore from the changelog per task, once.
                 var format2 = BinaryPrimitives.ReadInt64LittleEndian(cookie) == CheckpointCookieFormat2;
                 from = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(format2 ? 8 : 0));
-                marker = CommitMarker.Deserialize(cookie.AsSpan(format2 ? CheckpointCookieHeader : 8));
-                var age = format2 ? time.GetUtcNow().ToUnixTimeMilliseconds() - BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(16)) : 0;
+                marker = CommitMarker.Deserialize(cookie.AsSpan(format2 ? CheckpointCookieHeader : 8)) with
+                {
+                    Policy = format2 ? BinaryPrimitives.ReadUInt64LittleEndian(cookie.AsSpan(24)) : 0,
+                };
+                var age = format2 ? time.GetUtcNow().ToUnixTimeMilliseconds() - BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(16)) : (long?)null;
                 if (from > end)
                 {
                     // The checkpoint was taken against another changelog (e.g. an embedded broker's, now gone).
                     LogCheckpointAhead(partition, from, end);
                     (from, marker) = (0, null);
                 }
-                else if (age > options.MaxCheckpointAgeMs)
+                else if (age is null || age > options.MaxCheckpointAgeMs)
                 {
-                    LogCheckpointTooOld(partition, TimeSpan.FromMilliseconds(age), TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs));
+                    LogCheckpointTooOld(partition, age is { } known ? TimeSpan.FromMilliseconds(known).ToString() : "unknown (format 1)", TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs));
                     (from, marker) = (0, null);
                 }
             }
@@ -676,21 +711,23 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             NextChangelogOffset = restored.NextChangelogOffset,
             LastCheckpointAt = monotonic.ElapsedMilliseconds,
             CheckpointedTailAddress = store.TailAddress,
+
+            // What the changelog added is checkpointed at the next due time (or stop), not only after a commit: an
+            // idle task restored from scratch would otherwise be restored from scratch at every start.
+            CheckpointedSinceCommit = from > 0 && restored.RecordsApplied == 0,
         };
         store.RestoreInto(task.Engine, task.Readings.Restored);
         if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
         {
-            // Published under other thresholds: what each pair should be now is published at the clock, and the
-            // timers (already queued by the current policy) take it from there.
-            var buyers = new List<byte[]>();
-            store.ForEachBuyer(new BuyerState(), b => buyers.Add(b.BuyerId.ToArray()));
-            var changes = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
-            foreach (var buyer in buyers)
-            {
-                task.Engine.Reevaluate(buyer);
-            }
-
-            LogPolicyChanged(partition, buyers.Count, task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges - changes);
+            // Published under other thresholds: what each pair should be now is published at the clock (from the
+            // loop, a batch per pass, so that no transaction spans the rest of the rebalance), and the timers,
+            // already queued by the current policy, take it from there.
+            var buyers = new Queue<byte[]>();
+            store.ForEachBuyer(new BuyerState(), b => buyers.Enqueue(b.BuyerId.ToArray()));
+            task.PublishedPolicy = sealedBy.Policy;
+            task.PendingReevaluation = buyers;
+            task.ChangesBeforeReevaluation = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
+            LogPolicyChanged(partition, buyers.Count);
         }
         Counters.Restores++;
         Counters.RecordsRestored += restored.RecordsApplied;
@@ -759,14 +796,17 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint could not be recovered; restoring from the beginning of the changelog")]
     private partial void LogCheckpointUnusable(Exception exception, int task);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s local checkpoint is {Age} old, more than MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
-    private partial void LogCheckpointTooOld(int task, TimeSpan age, TimeSpan maxAge);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s local checkpoint age is {Age}, not within MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
+    private partial void LogCheckpointTooOld(int task, string age, TimeSpan maxAge);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]
     private partial void LogEventIdsForgottenEarly(int task, int max, long forgotten);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s state was published under another policy: re-evaluated its {Buyers} buyers at its clock, {Changes} changes (cause policy-change)")]
-    private partial void LogPolicyChanged(int task, int buyers, long changes);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s state was published under another policy: re-evaluating its {Buyers} buyers at its clock before its records (cause policy-change)")]
+    private partial void LogPolicyChanged(int task, int buyers);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} re-evaluated under the current policy: {Changes} changes published")]
+    private partial void LogReevaluated(int task, long changes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Source}: {Reason}: {Detail}")]
     private partial void LogDeadLettered(string source, string reason, string detail);

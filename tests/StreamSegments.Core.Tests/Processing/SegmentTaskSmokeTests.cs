@@ -1,5 +1,6 @@
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
+using StreamSegments.Core.State;
 using StreamSegments.Core.Tests.Support;
 
 namespace StreamSegments.Core.Tests.Processing;
@@ -51,6 +52,9 @@ public class SegmentTaskSmokeTests
         }
 
         Assert.InRange(harness.Task.Counters.EventIdsForgottenEarly, 900, 910);
+        var stored = new BuyerState();
+        Assert.True(harness.Store.TryLoad("b1"u8, stored));
+        Assert.InRange(stored.SeenCount, 90, 100);
         var changes = harness.Sink.Segments.Count + harness.Sink.Interests.Count;
 
         Assert.Equal(ApplyOutcome.DuplicateEvent, harness.Send(View(999))); // the newest ids are remembered

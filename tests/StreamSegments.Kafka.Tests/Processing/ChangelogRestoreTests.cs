@@ -109,22 +109,20 @@ public sealed class ChangelogRestoreTests : IDisposable
         Assert.False(CommitMarker.TryParseCommitId(Encoding.ASCII.GetBytes(commitId), out _, out _));
 
     [Fact]
-    public void Markers_carry_the_policy_fingerprint_and_markers_of_format_1_still_read()
+    public void A_markers_policy_travels_in_its_header_and_its_bytes_stay_readable_by_earlier_workers()
     {
         var marker = new CommitMarker(Epoch: 7, Sequence: 3, Clock: 1_000, NextOffsets: [5, -1], Policy: new Core.Policy.SegmentPolicy().Fingerprint());
-        var read = CommitMarker.Deserialize(marker.Serialize());
+        var bytes = marker.Serialize();
+        Assert.Equal(1, bytes[0]); // format 1, all an earlier worker reads
+
+        var read = CommitMarker.Read(bytes, new Headers { { CommitMarker.PolicyHeader, marker.PolicyBytes() } });
         Assert.Equal((marker.Epoch, marker.Sequence, marker.Clock, marker.Policy), (read.Epoch, read.Sequence, read.Clock, read.Policy));
         Assert.Equal(marker.NextOffsets, read.NextOffsets);
-
-        var format1 = marker.Serialize()[..^8];
-        format1[0] = 1;
-        var old = CommitMarker.Deserialize(format1);
-        Assert.Equal((7L, 3L, 1_000L, 0UL), (old.Epoch, old.Sequence, old.Clock, old.Policy));
-        Assert.Equal(marker.NextOffsets, old.NextOffsets);
+        Assert.Equal(0UL, CommitMarker.Read(bytes, headers: null).Policy); // an earlier worker's marker: unknown
     }
 
     [Fact]
-    public void A_local_checkpoint_older_than_MaxCheckpointAgeMs_is_set_aside_and_the_task_restores_from_the_changelog()
+    public async Task A_local_checkpoint_older_than_MaxCheckpointAgeMs_is_set_aside_and_the_task_restores_from_the_changelog()
     {
         var taken = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
         var lines = Enumerable.Range(0, 20).Select(i =>
@@ -140,8 +138,19 @@ public sealed class ChangelogRestoreTests : IDisposable
         var young = scenario.RunRestoredWorkerUntilQuiet(new StoppedClock(taken + maxAge - TimeSpan.FromMinutes(1)), options);
         var old = scenario.RunRestoredWorkerUntilQuiet(new StoppedClock(taken + maxAge - TimeSpan.FromMinutes(1) + maxAge + TimeSpan.FromMinutes(1)), options);
 
+        // The same checkpoint as a worker before format 2 wrote it (the changelog offset, then the marker): its age is
+        // unknown, so it is not trusted either.
+        using (var store = new FasterBuyerStateStore(Path.Combine(scenario.StateDirectory, "task-0"), scenario.StateOptions(), new SymbolTable(), new SymbolTable()))
+        {
+            var cookie = (await store.RecoverAsync(CancellationToken.None))!;
+            await store.CheckpointAsync([.. cookie.AsSpan(8, 8), .. cookie.AsSpan(32)], CancellationToken.None);
+        }
+
+        var format1 = scenario.RunRestoredWorkerUntilQuiet(new StoppedClock(taken + maxAge - TimeSpan.FromMinutes(1) + maxAge + TimeSpan.FromMinutes(1)), options);
+
         Assert.Equal(0, young.RecordsRestored);
         Assert.True(old.RecordsRestored >= lines.Count, $"{old.RecordsRestored} changelog records restored");
+        Assert.True(format1.RecordsRestored >= lines.Count, $"{format1.RecordsRestored} changelog records restored");
         Assert.Equal(lines.Count, scenario.ReadCommitted(scenario.Topics.SegmentChanges).Count); // and no change twice
     }
 

@@ -29,6 +29,20 @@ public sealed class ClientConfigsTests
         Assert.All(all, config => Assert.Equal(Bootstrap, config.BootstrapServers));
     }
 
+    [Fact]
+    public void A_reserved_setting_with_the_workers_own_value_is_accepted_and_a_lowered_message_size_is_raised_back()
+    {
+        var options = new SegmentStreamOptions { BootstrapServers = Bootstrap };
+        options.Client["isolation.level"] = "read_committed";
+        options.Client["enable.idempotence"] = "true";
+        options.Client["enable.auto.commit"] = "false";
+        options.Client["bootstrap.servers"] = Bootstrap;
+        options.Client["message.max.bytes"] = "524288";
+
+        Assert.True(Validator.TryValidateObject(options, new ValidationContext(options), [], validateAllProperties: true));
+        Assert.True(ClientConfigs.Producer(options, Bootstrap).MessageMaxBytes >= options.DeadLetterMaxBytes + 4096);
+    }
+
     [Theory]
     [InlineData("isolation.level", "read_uncommitted")]
     [InlineData("enable.auto.commit", "true")]
