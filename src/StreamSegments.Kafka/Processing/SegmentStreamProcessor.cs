@@ -714,7 +714,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
             // What the changelog added is checkpointed at the next due time (or stop), not only after a commit: an
             // idle task restored from scratch would otherwise be restored from scratch at every start.
-            CheckpointedSinceCommit = from > 0 && restored.RecordsApplied == 0,
+            CheckpointedSinceCommit = restored.RecordsApplied == 0,
         };
         store.RestoreInto(task.Engine, task.Readings.Restored);
         if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
@@ -737,7 +737,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         span?.SetTag("streamsegments.restore.records", restored.RecordsApplied);
         span?.SetTag("streamsegments.restore.dropped", restored.RecordsDropped);
         LogRestored(partition, from, restored.RecordsApplied, restored.RecordsDropped, task.Engine.Timers.Count,
-            restored.Marker is null ? "none" : EventTime.Format(restored.Marker.Clock), (long)elapsed.TotalMilliseconds);
+            restored.Marker is not { Clock: not EventTime.None } restoredAt ? "none" : EventTime.Format(restoredAt.Clock), (long)elapsed.TotalMilliseconds);
         return task;
     }
 
