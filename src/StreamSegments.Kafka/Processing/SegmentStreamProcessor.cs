@@ -212,6 +212,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             task.Engine.Reevaluate(buyer);
         }
 
+        // A write that published nothing (pruning under the new thresholds) is committed too, before any checkpoint.
+        task.Dirty |= task.Changelog.Count > 0;
         if (pending.Count > 0)
         {
             return false;
