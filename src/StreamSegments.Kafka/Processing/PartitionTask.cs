@@ -94,6 +94,9 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>The engine's change count when re-evaluation began, to report what it published.</summary>
     public long ChangesBeforeReevaluation { get; set; }
 
+    /// <summary>The engine's <see cref="TaskCounters.EventIdsForgottenEarly"/> at the last commit (for the metric).</summary>
+    public long ForgottenEarlyCommitted { get; set; }
+
     /// <summary>The engine's <see cref="TaskCounters.EventIdsForgottenEarly"/> when last logged, and when (monotonic ms).</summary>
     public long ForgottenEarlyReported { get; set; }
 

@@ -45,6 +45,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private readonly long[] interestChanges = new long[2];
     private readonly Counter<long> rejected;
     private readonly Counter<long> duplicates;
+    private readonly Counter<long> forgottenEarly;
     private readonly Dictionary<(string Topic, string Reason), long> uncommittedRejects = [];
     private readonly long[] uncommittedDuplicates = new long[2];
     private readonly Counter<long> aborts;
@@ -77,6 +78,8 @@ public sealed class SegmentStreamTelemetry : IDisposable
             "Input records sent to the dead-letter topic, by reason.");
         duplicates = meter.CreateCounter<long>("streamsegments.events.duplicates", "{event}",
             "Valid events ignored as duplicates: a seen eventId, or an order already counted for its (seller, orderId).");
+        forgottenEarly = meter.CreateCounter<long>("streamsegments.event_ids.forgotten_early", "{id}",
+            "Event ids forgotten before their events left the window, because their buyer had more than Policy:MaxRememberedEventIds (a crawler, an id shared by many): re-sends of those events are applied again.");
         meter.CreateObservableCounter("streamsegments.segment.changes", ObserveSegmentChanges, "{change}",
             "Committed segment changes of (seller, buyer) pairs, by segment left and entered (none for no segment).");
         meter.CreateObservableCounter("streamsegments.category_interest.changes", ObserveInterestChanges, "{change}",
@@ -189,6 +192,14 @@ public sealed class SegmentStreamTelemetry : IDisposable
             var (taskChanges, taskInterest) = task.Readings.FoldCommitted(segmentChanges, interestChanges);
             changes += taskChanges;
             interest += taskInterest;
+
+            // A task's engine counts from its restore, and a task whose transaction aborts is dropped with its count.
+            var forgotten = task.Engine.Counters.EventIdsForgottenEarly;
+            if (forgotten > task.ForgottenEarlyCommitted)
+            {
+                forgottenEarly.Add(forgotten - task.ForgottenEarlyCommitted);
+                task.ForgottenEarlyCommitted = forgotten;
+            }
         }
 
         foreach (var occurredAt in applied)

@@ -6,6 +6,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using StreamSegments.Core.Events;
+using StreamSegments.Core.Policy;
 using StreamSegments.Core.State;
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Processing;
@@ -214,6 +215,24 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         var afterCommit = Collect(meterProvider, metrics);
         Assert.Equal(new Dictionary<string, double> { ["malformed-json|orders.paid"] = 1 }, Points(afterCommit, "streamsegments.events.rejected", "error.type", "messaging.destination.name"));
         Assert.Equal(new Dictionary<string, double> { ["event-id"] = 1, ["order-id"] = 1 }, Points(afterCommit, "streamsegments.events.duplicates", "streamsegments.duplicate.kind"));
+    }
+
+    [Fact]
+    public void Event_ids_a_buyer_over_the_limit_forgets_are_counted()
+    {
+        const int views = 40;
+        const int limit = 16; // kept: between 15 (after a trim to nine tenths) and 16
+        var lines = Enumerable.Range(0, views).Select(i =>
+            $$"""{"type":"product-viewed","eventId":"v-{{i}}","occurredAt":"2026-11-01T11:{{i:D2}}:00.000Z","buyerId":"b-crawler","sellerId":"s-1","productId":"p-1","categoryId":"c-1"}""").ToArray();
+        scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
+        var metrics = new List<MetricSnapshot>();
+        using var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
+        var options = scenario.Options();
+        using var telemetry = new SegmentStreamTelemetry(null, options);
+
+        scenario.RunWorkerUntilQuiet(views, new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero)), options, telemetry, policy: new SegmentPolicy { MaxRememberedEventIds = limit });
+
+        Assert.InRange(Points(Collect(meterProvider, metrics), "streamsegments.event_ids.forgotten_early").Values.Sum(), views - limit, views - limit + 1);
     }
 
     public void Dispose() => scenario.Dispose();
