@@ -66,6 +66,7 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
         var config = ClientConfigs.WithClientSettings(new ProducerConfig { LingerMs = 5 }, ClientSettings);
         config.BootstrapServers = bootstrapServers;
         config.EnableIdempotence = true;
+        config.TransactionalId = null; // Kafka:Client may name the worker's, and sharing it would fence the worker
         return new ProducerBuilder<byte[], byte[]>(config).Build();
     }
 

@@ -19,14 +19,13 @@ public sealed class ChangeFeedService(IOptions<SegmentStreamOptions> options, Ti
 
     private void Run(CancellationToken stoppingToken)
     {
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(ClientConfigs.WithClientSettings(new ConsumerConfig
-        {
-            BootstrapServers = options.Value.BootstrapServers,
-            GroupId = $"{options.Value.GroupId}-console-{Guid.NewGuid():N}",
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,
-        }, options.Value.Client)).Build();
+        // The worker's connection settings (TLS, SASL), but a group of its own: Kafka:Client may name the worker's.
+        var config = ClientConfigs.WithClientSettings(new ConsumerConfig { AutoOffsetReset = AutoOffsetReset.Earliest }, options.Value.Client);
+        config.BootstrapServers = options.Value.BootstrapServers;
+        config.GroupId = $"{options.Value.GroupId}-console-{Guid.NewGuid():N}";
+        config.IsolationLevel = IsolationLevel.ReadCommitted;
+        config.EnableAutoCommit = false;
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
         consumer.Subscribe(options.Value.Topics.SegmentChanges);
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var nextCounts = time.GetUtcNow() + CountsEvery;

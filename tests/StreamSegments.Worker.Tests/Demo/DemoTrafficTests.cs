@@ -65,5 +65,18 @@ public sealed class DemoTrafficTests : IDisposable
         Assert.Contains("no.such.setting", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_demo_producer_never_takes_the_workers_transactional_id_from_its_client_settings()
+    {
+        var traffic = new DemoTraffic(new DemoOptions { HistoryEvents = 10, EventsPerSecond = 0 }, scenario.Topics, scenario.Broker.BootstrapServers, TimeProvider.System, NullLogger<DemoTraffic>.Instance)
+        {
+            ClientSettings = new Dictionary<string, string>(StringComparer.Ordinal) { ["transactional.id"] = "streamsegments-worker" },
+        };
+
+        traffic.ProduceHistory(CancellationToken.None); // a transactional producer would refuse to produce outside a transaction
+
+        Assert.Equal(traffic.Produced, scenario.Topics.Inputs.SelectMany(scenario.ReadCommitted).Count());
+    }
+
     public void Dispose() => scenario.Dispose();
 }
