@@ -5,8 +5,8 @@ namespace StreamSegments.Kafka.Processing;
 /// <summary>
 /// The librdkafka configuration of each of the worker's clients, built in one order: the worker's defaults,
 /// then <see cref="SegmentStreamOptions.Client"/> (an operator's tuning wins over a default), then the settings
-/// exactly-once and the task model depend on, which <see cref="SegmentStreamOptions.Client"/> may not name
-/// (<see cref="SegmentStreamOptions.ReservedClientSettings"/>, checked by the options' validation).
+/// exactly-once and the task model depend on, which <see cref="SegmentStreamOptions.Client"/> may name only with the
+/// worker's own value (<see cref="SegmentStreamOptions.ReservedClientSettings"/>, checked by the options' validation).
 /// </summary>
 public static class ClientConfigs
 {
