@@ -83,10 +83,13 @@ internal sealed class PartitionTask : IDisposable
 
     /// <summary>
     /// <see cref="SegmentPolicy.Fingerprint"/> of the policy the task's published segments follow, written with every
-    /// marker and checkpoint: the current policy's, except while the task re-evaluates state restored from another
-    /// (so a crash or a handover meanwhile re-evaluates again, instead of trusting half-done work).
+    /// marker and checkpoint: the current policy's, or <see cref="MixedPolicies"/> while the task re-evaluates state
+    /// restored from another (so that a crash or a handover meanwhile re-evaluates again, under whichever policy).
     /// </summary>
     public ulong PublishedPolicy { get; set; }
+
+    /// <summary>Segments published partly under one policy, partly under another: never a fingerprint (those are odd).</summary>
+    public const ulong MixedPolicies = 2;
 
     /// <summary>Buyers still to re-evaluate under the current policy, null when none; the task's records wait for them.</summary>
     public Queue<byte[]>? PendingReevaluation { get; set; }
@@ -120,7 +123,12 @@ internal sealed class PartitionTask : IDisposable
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
         var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy);
-        var headers = Sink.CommitHeaders();
+        var headers = new Headers();
+        foreach (var header in Sink.CommitHeaders())
+        {
+            headers.Add(header); // a copy: the commit's shared headers must stay as they are
+        }
+
         headers.Add(CommitMarker.PolicyHeader, marker.PolicyBytes());
         producer.Produce(new TopicPartition(changelogTopic, Partition), marker.Key, marker.Serialize(), headers, report =>
         {

@@ -72,7 +72,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// The default fits Kafka's default <c>max.message.bytes</c> (1,048,588): a dead letter the broker refuses
     /// would fail the transaction at every retry and stop the worker. Raise it with the dead-letter topic's limit.
     /// </summary>
-    [Range(1_024, 64 << 20)]
+    [Range(4_096, 64 << 20)]
     public int DeadLetterMaxBytes { get; set; } = 1_000_000;
 
     /// <summary>

@@ -315,7 +315,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var size = (key?.Length ?? 0) + (value?.Length ?? 0);
         // Besides the headers' bytes: the two size headers added below, and the framing of the record, its batch and
         // each header (varint lengths), so that DeadLetterMaxBytes may equal the topic's max.message.bytes.
-        var room = options.DeadLetterMaxBytes - HeaderBytes(headers) - 512 - (8 * (headers.Count + 2));
+        var room = Math.Max(0, options.DeadLetterMaxBytes - HeaderBytes(headers) - 512 - (8 * (headers.Count + 2)));
         if (size > room)
         {
             headers.Add("segments-truncated", "true"u8.ToArray());
@@ -661,6 +661,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var categories = new SymbolTable();
         var store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
         long from = 0;
+        long checkpointAgeMs = 0;
         CommitMarker? marker = null;
         try
         {
@@ -687,6 +688,10 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     LogCheckpointTooOld(partition, age is { } known ? TimeSpan.FromMilliseconds(known).ToString() : "unknown (format 1)", TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs));
                     (from, marker) = (0, null);
                 }
+                else
+                {
+                    checkpointAgeMs = Math.Max(0, age.Value);
+                }
             }
 
             if (from == 0)
@@ -711,7 +716,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
         {
             NextChangelogOffset = restored.NextChangelogOffset,
-            LastCheckpointAt = monotonic.ElapsedMilliseconds,
+            LastCheckpointAt = monotonic.ElapsedMilliseconds - checkpointAgeMs, // its age counts towards refreshing it
             CheckpointedTailAddress = store.TailAddress,
 
             // What the changelog added is checkpointed at the next due time (or stop), not only after a commit: an
@@ -726,7 +731,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             // already queued by the current policy, take it from there.
             var buyers = new Queue<byte[]>();
             store.ForEachBuyer(new BuyerState(), b => buyers.Enqueue(b.BuyerId.ToArray()));
-            task.PublishedPolicy = sealedBy.Policy;
+            task.PublishedPolicy = PartitionTask.MixedPolicies;
             task.PendingReevaluation = buyers;
             task.ChangesBeforeReevaluation = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
             LogPolicyChanged(partition, buyers.Count);

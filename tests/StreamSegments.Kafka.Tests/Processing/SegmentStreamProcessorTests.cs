@@ -102,7 +102,16 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(before.Last(c => c.Buyer == "b-1" && c.Seller == "s-1").To, change.From);
         Assert.NotEqual(change.From, change.To);
 
-        // Published under the new policy now: a restart under it re-evaluates nothing.
+        // Published under the new policy now, as every partition's newest marker says: a restart under it re-evaluates
+        // nothing.
+        var newestMarkers = scenario.ReadCommitted(scenario.Topics.Changelog)
+            .Where(r => Kafka.Processing.CommitMarker.IsMarkerKey(r.Message.Key))
+            .GroupBy(r => r.Partition.Value)
+            .Select(g => g.MaxBy(r => r.Offset.Value)!)
+            .Select(r => Kafka.Processing.CommitMarker.Read(r.Message.Value, r.Message.Headers).Policy)
+            .ToList();
+        Assert.NotEmpty(newestMarkers);
+        Assert.All(newestMarkers, policy => Assert.Equal(shorter.Fingerprint(), policy));
         scenario.RunRestoredWorkerUntilQuiet(wallClock, options, shorter);
         Assert.Equal(before.Count + 1, Changes().Count);
     }
