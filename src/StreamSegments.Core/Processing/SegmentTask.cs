@@ -157,18 +157,7 @@ public sealed class SegmentTask
             return;
         }
 
-        var changed = false;
-        foreach (var pair in buyer.Pairs)
-        {
-            changed |= EvaluatePair(pair, now, ChangeCause.PolicyChange);
-        }
-
-        foreach (ref var interest in buyer.Categories)
-        {
-            changed |= EvaluateCategory(ref interest, now, ChangeCause.PolicyChange);
-        }
-
-        Finish(now, mustWrite: changed);
+        Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange, ChangeCause.PolicyChange));
     }
 
     /// <summary>
@@ -227,20 +216,30 @@ public sealed class SegmentTask
             }
 
             Counters.TimersFired++;
-            var changed = false;
-            foreach (var pair in buyer.Pairs)
-            {
-                changed |= EvaluatePair(pair, due, cause: null);
-            }
-
-            foreach (ref var interest in buyer.Categories)
-            {
-                changed |= EvaluateCategory(ref interest, due, ChangeCause.WindowExit);
-            }
 
             // A boundary that changed nothing (one of five orders leaving the window) needs no write.
-            Finish(due, mustWrite: changed);
+            Finish(due, mustWrite: EvaluateAll(due, pairCause: null, ChangeCause.WindowExit));
         }
+    }
+
+    /// <summary>
+    /// Evaluates every pair and category interest of the loaded buyer at <paramref name="now"/>; true if any changed.
+    /// A pair change's cause is <paramref name="pairCause"/>, or when null the boundary the pair is at.
+    /// </summary>
+    private bool EvaluateAll(long now, ChangeCause? pairCause, ChangeCause interestCause)
+    {
+        var changed = false;
+        foreach (var pair in buyer.Pairs)
+        {
+            changed |= EvaluatePair(pair, now, pairCause);
+        }
+
+        foreach (ref var interest in buyer.Categories)
+        {
+            changed |= EvaluateCategory(ref interest, now, interestCause);
+        }
+
+        return changed;
     }
 
     private bool EvaluatePair(PairState pair, long now, ChangeCause? cause)
