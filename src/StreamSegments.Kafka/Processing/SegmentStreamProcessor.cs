@@ -362,10 +362,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
                 var fired = task.Engine.Counters.TimersFired;
                 task.Engine.AdvanceTo(target);
-                if (task.Engine.Counters.TimersFired != fired || task.Changelog.Count > 0)
-                {
-                    task.Dirty = true;
-                }
+                Counters.WallClockTimersFired += task.Engine.Counters.TimersFired - fired;
+
+                // A change marked the task dirty already. A timer that changed nothing and wrote nothing needs no
+                // transaction: after a crash it fires again, and changes nothing again.
+                task.Dirty |= task.Changelog.Count > 0;
             }
         }
     }
@@ -838,6 +839,9 @@ public sealed class StreamCounters
     public long CommitMs { get; set; }
     public long Restores { get; set; }
     public long RecordsRestored { get; set; }
+
+    /// <summary>Timers fired because a caught-up task's clock followed the wall clock (not because of a record).</summary>
+    public long WallClockTimersFired { get; set; }
 
     /// <summary>Times a task gave up waiting for an input partition it had no records of and went on out of timestamp order.</summary>
     public long OutOfOrderEpisodes { get; set; }

@@ -116,6 +116,44 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(before.Count + 1, Changes().Count);
     }
 
+    [Fact]
+    public void A_timer_that_changes_nothing_commits_nothing_while_one_that_changes_a_segment_commits_its_change()
+    {
+        // Ten orders of 100 a minute apart make b-1 a regular of s-1. When the first leaves the window, nine remain:
+        // F is still 1 (at least 8), M still 3, R already 3, so nothing changes. Then the other nine leave.
+        var first = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        var lines = Enumerable.Range(0, 10)
+            .Select(i => $$"""{"type":"order-paid","eventId":"e-{{i}}","occurredAt":"{{first.AddMinutes(i).ToString("yyyy-MM-dd'T'HH':'mm':'ss'.'fff'Z'", System.Globalization.CultureInfo.InvariantCulture)}}","buyerId":"b-1","sellerId":"s-1","orderId":"o-{{i}}","amount":100}""")
+            .ToArray();
+        scenario.Produce(lines, first);
+        var wallClock = new MovableClock(first.AddHours(1));
+        using var worker = scenario.StartWorker(wallClock: wallClock);
+        KafkaScenario.WaitUntilQuiet(worker.Processor, lines.Length, () => worker.Failure is not null);
+
+        // Past both recency thresholds of the last order (changes), up to the first order's window exit.
+        wallClock.Now = first.AddDays(61);
+        KafkaScenario.WaitUntilQuiet(worker.Processor, failed: () => worker.Failure is not null);
+        var (commits, fired, published) = (worker.Processor.Counters.Commits, worker.Processor.Counters.WallClockTimersFired, Changes().Count);
+
+        wallClock.Now = first.AddDays(90).AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (worker.Processor.Counters.WallClockTimersFired == fired && worker.Failure is null && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.Equal(fired + 1, worker.Processor.Counters.WallClockTimersFired);
+        wallClock.Now = first.AddDays(91);
+        KafkaScenario.WaitUntilQuiet(worker.Processor, failed: () => worker.Failure is not null);
+        worker.Stop();
+
+        Assert.Equal(commits + 1, worker.Processor.Counters.Commits);
+        var changes = Changes();
+        Assert.DoesNotContain(changes.Skip(published), c => c.At == "2026-08-30T12:00:00.000Z");
+        var last = changes[^1];
+        Assert.Equal(("b-1", "s-1", "sleeping", "window-exit", "2026-08-30T12:09:00.000Z"), (last.Buyer, last.Seller, last.To, last.Cause, last.At));
+    }
+
     public void Dispose() => scenario.Dispose();
 
     private List<(string Buyer, string Seller, string? From, string? To, string Cause, string At)> Changes() =>

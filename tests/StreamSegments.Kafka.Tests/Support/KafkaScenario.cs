@@ -329,3 +329,17 @@ public sealed class StoppedClock(DateTimeOffset now) : TimeProvider
 {
     public override DateTimeOffset GetUtcNow() => now;
 }
+
+/// <summary>A wall clock that stays where the test last put it; read from the worker's thread.</summary>
+public sealed class MovableClock(DateTimeOffset start) : TimeProvider
+{
+    private long unixMs = start.ToUnixTimeMilliseconds();
+
+    public DateTimeOffset Now
+    {
+        get => DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref unixMs));
+        set => Interlocked.Exchange(ref unixMs, value.ToUnixTimeMilliseconds());
+    }
+
+    public override DateTimeOffset GetUtcNow() => Now;
+}
