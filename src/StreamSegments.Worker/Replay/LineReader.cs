@@ -1,14 +1,17 @@
+using System.IO.Hashing;
+
 namespace StreamSegments.Worker.Replay;
 
 /// <summary>
-/// Reads a JSON-lines file line by line into one reused buffer, tracking each line's number and the byte
-/// offset where the next line starts (what a checkpoint records). A line longer than
-/// <see cref="MaxLineBytes"/> is not buffered whole: it is reported as oversized and skipped to its end, so
-/// a pathological input cannot exhaust memory.
+/// Reads a JSON-lines file line by line into one reused buffer, tracking each line's number, the byte offset
+/// where the next line starts and a hash of every byte before it (what a checkpoint records). A line longer
+/// than <see cref="MaxLineBytes"/> is reported as oversized, and is not buffered whole when it exceeds the
+/// buffer, so a pathological input cannot exhaust memory.
 /// </summary>
 public sealed class LineReader : IDisposable
 {
     private readonly Stream stream;
+    private readonly XxHash64 consumed = new();
     private byte[] buffer;
     private int start;
     private int end;
@@ -21,9 +24,18 @@ public sealed class LineReader : IDisposable
         buffer = new byte[Math.Max(1 << 20, maxLineBytes + 2)];
         NextOffset = startOffset;
         LineNumber = startLine;
-        if (startOffset > 0)
+
+        // Read rather than seek: a resumed run checks that the lines before its position are those it replayed.
+        for (var left = startOffset; left > 0;)
         {
-            stream.Seek(startOffset, SeekOrigin.Begin);
+            var read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (read == 0)
+            {
+                throw new InvalidDataException($"The input ends before byte {startOffset}.");
+            }
+
+            consumed.Append(buffer.AsSpan(0, read));
+            left -= read;
         }
     }
 
@@ -34,6 +46,9 @@ public sealed class LineReader : IDisposable
 
     /// <summary>Byte offset of the line after the one last returned.</summary>
     public long NextOffset { get; private set; }
+
+    /// <summary>XxHash64 of the input's bytes before <see cref="NextOffset"/>.</summary>
+    public ulong ConsumedHash => consumed.GetCurrentHashAsUInt64();
 
     /// <summary>
     /// The next line without its terminator (<c>\n</c> or <c>\r\n</c>); <paramref name="oversized"/> when the
@@ -48,6 +63,13 @@ public sealed class LineReader : IDisposable
             if (newline >= 0)
             {
                 line = Trim(buffer.AsSpan(start, newline));
+                if (line.Length > MaxLineBytes)
+                {
+                    // Whole in the buffer (at least a mebibyte, whatever the limit), but over the limit all the same.
+                    oversized = true;
+                    line = default;
+                }
+
                 Consume(newline + 1);
                 return true;
             }
@@ -65,6 +87,12 @@ public sealed class LineReader : IDisposable
                 if (end > start)
                 {
                     line = Trim(buffer.AsSpan(start, end - start));
+                    if (line.Length > MaxLineBytes)
+                    {
+                        oversized = true;
+                        line = default;
+                    }
+
                     Consume(end - start);
                     return true;
                 }
@@ -83,6 +111,7 @@ public sealed class LineReader : IDisposable
 
     private void Consume(int count)
     {
+        consumed.Append(buffer.AsSpan(start, count));
         start += count;
         NextOffset += count;
         LineNumber++;
@@ -99,6 +128,7 @@ public sealed class LineReader : IDisposable
                 return;
             }
 
+            consumed.Append(buffer.AsSpan(start, end - start));
             NextOffset += end - start;
             start = end = 0;
             if (eof)

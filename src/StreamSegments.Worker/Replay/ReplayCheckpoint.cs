@@ -18,6 +18,18 @@ public sealed record ReplayCheckpoint
 
     public required long InputOffset { get; init; }
 
+    /// <summary>
+    /// XxHash64 (hex) of the input's bytes before <see cref="InputOffset"/>: a resumed run refuses an input whose
+    /// replayed part changed since. Null in checkpoints written before it was recorded.
+    /// </summary>
+    public string? InputHash { get; init; }
+
+    /// <summary>
+    /// Set on the checkpoint taken at the end of the run, after the clock reached as-of: lines appended to the
+    /// input since would be applied late, so such a run is not resumed over a longer input.
+    /// </summary>
+    public bool Completed { get; init; }
+
     public required long Line { get; init; }
 
     public required long Clock { get; init; }

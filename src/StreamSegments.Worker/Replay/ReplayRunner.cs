@@ -69,6 +69,11 @@ public sealed partial class ReplayRunner(
             using var reader = new LineReader(
                 new FileStream(options.Input, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan),
                 EventParser.MaxEventBytes, resume?.InputOffset ?? 0, resume?.Line ?? 0);
+            if (resume?.InputHash is { } replayed && replayed != HashText(reader.ConsumedHash))
+            {
+                throw new InvalidOperationException(
+                    $"The first {resume.InputOffset} bytes of '{options.Input}' are not those the checkpoint was taken over; the input was changed since. Use a fresh --state-dir.");
+            }
 
             var sinceCheckpoint = 0;
             var nextProgress = stopwatch.Elapsed + ProgressInterval;
@@ -113,7 +118,7 @@ public sealed partial class ReplayRunner(
                     sinceCheckpoint = 0;
                     if (persistent)
                     {
-                        await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, cancellationToken);
+                        await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, completed: false, cancellationToken);
                     }
                 }
 
@@ -134,7 +139,7 @@ public sealed partial class ReplayRunner(
             rejects?.Flush(durable: persistent);
             if (persistent)
             {
-                await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, cancellationToken);
+                await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, completed: true, cancellationToken);
             }
 
             var elapsed = stopwatch.Elapsed;
@@ -174,9 +179,17 @@ public sealed partial class ReplayRunner(
                 "use a fresh --state-dir for a different replay.");
         }
 
-        if (new FileInfo(input).Length < checkpoint.InputOffset)
+        var length = new FileInfo(input).Length;
+        if (length < checkpoint.InputOffset)
         {
             throw new InvalidOperationException($"'{input}' is shorter than the checkpoint's position {checkpoint.InputOffset}; it was changed since.");
+        }
+
+        if (checkpoint.Completed && length > checkpoint.InputOffset)
+        {
+            throw new InvalidOperationException(
+                $"The replay in this state directory finished at byte {checkpoint.InputOffset} of '{input}', which has grown since: " +
+                "its new lines would be applied after the clock reached as-of. Use a fresh --state-dir.");
         }
 
         return checkpoint;
@@ -184,7 +197,7 @@ public sealed partial class ReplayRunner(
 
     private static async Task CheckpointAsync(
         FasterBuyerStateStore store, ReplayOptions options, SegmentPolicy policy, LineReader reader, SegmentTask task,
-        ReplayCounters counters, JsonLinesWriter changes, JsonLinesWriter categoryChanges, JsonLinesWriter? rejects,
+        ReplayCounters counters, JsonLinesWriter changes, JsonLinesWriter categoryChanges, JsonLinesWriter? rejects, bool completed,
         CancellationToken cancellationToken)
     {
         // Outputs reach the disk before the state that refers to them, so a checkpoint never names bytes that
@@ -199,6 +212,8 @@ public sealed partial class ReplayRunner(
             AsOf = options.AsOf,
             Policy = PolicyText(policy),
             InputOffset = reader.NextOffset,
+            InputHash = HashText(reader.ConsumedHash),
+            Completed = completed,
             Line = reader.LineNumber,
             Clock = task.Clock.Now,
             ChangesLength = changes.Length,
@@ -235,6 +250,8 @@ public sealed partial class ReplayRunner(
         json.WriteEndObject();
         rejects.EndLine();
     }
+
+    private static string HashText(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string PolicyText(SegmentPolicy policy) => JsonSerializer.Serialize(policy, ReplayJsonContext.Default.SegmentPolicy);
 
