@@ -19,9 +19,12 @@ public enum ApplyOutcome : byte
 /// direct segment and of a buyer's category interest to the sink. Single-threaded by design.
 /// </summary>
 /// <remarks>
-/// Ordering at one instant: before an event at t is applied, timers due strictly before t fire; the event's own
-/// evaluation at t already sees every boundary at t, so a window exit and a new order at the same millisecond
-/// give no change ("differs from just before T"). Timers at t for other buyers fire once the clock moves past t.
+/// A change compares a pair's segment at T with its segment just before T, so everything at one instant is
+/// evaluated once, when the clock passes that instant: an event applied at the clock updates the state and
+/// queues its buyer for that instant, like a rule boundary; both fire, in (instant, buyer id) order, before the
+/// first record of a later instant is applied (or when the clock is moved past it). Two orders in one
+/// millisecond give one change, and a window exit and a new order in the same millisecond give none. A late
+/// record (older than the clock) is evaluated at once, at the clock.
 /// </remarks>
 public sealed class SegmentTask
 {
@@ -60,14 +63,10 @@ public sealed class SegmentTask
 
     public ApplyOutcome Apply(BuyerEvent e)
     {
-        if (e.OccurredAt > Clock.Now)
-        {
-            FireTimers(e.OccurredAt - 1);
-            Clock.AdvanceTo(e.OccurredAt);
-        }
-
-        // A late record (older than the clock) still counts, evaluated at the clock: nothing is lost, and no
-        // change is ever stamped before one already published.
+        // A late record (older than the clock) still counts, evaluated at once at the clock: nothing is lost, and
+        // no change is ever stamped before one already published. An event at the clock waits for its instant to pass.
+        var late = e.OccurredAt < Clock.Now;
+        AdvanceClockTo(e.OccurredAt);
         var now = Clock.Now;
         if (!store.TryLoad(e.BuyerId, buyer))
         {
@@ -110,7 +109,10 @@ public sealed class SegmentTask
                 }
 
                 pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
-                EvaluatePair(pair, now, ChangeCause.Event);
+                if (late)
+                {
+                    EvaluatePair(pair, now, ChangeCause.Event);
+                }
             }
         }
         else
@@ -120,28 +122,50 @@ public sealed class SegmentTask
             {
                 var pair = buyer.GetOrAddPair(e.Seller);
                 pair.RecordInteraction(e.OccurredAt);
-                EvaluatePair(pair, now, ChangeCause.Event);
-
                 ref var interest = ref buyer.GetOrAddCategory(e.Category);
                 interest.LastInteraction = Math.Max(interest.LastInteraction, e.OccurredAt);
-                EvaluateCategory(ref interest, now, ChangeCause.Event);
+                if (late)
+                {
+                    EvaluatePair(pair, now, ChangeCause.Event);
+                    EvaluateCategory(ref interest, now, ChangeCause.Event);
+                }
             }
         }
 
         if (outcome == ApplyOutcome.Applied)
         {
             Counters.EventsApplied++;
+            if (!late && (e.Kind == EventKind.OrderPaid || e.Kind.IsInteraction()))
+            {
+                Timers.Schedule(buyer.BuyerId, now);
+            }
         }
 
         Finish(now);
         return outcome;
     }
 
-    /// <summary>Moves the clock to <paramref name="instant"/>, firing every timer due at or before it, in time order.</summary>
+    /// <summary>
+    /// Moves the clock to <paramref name="instant"/>, evaluating everything due at or before it (events at the
+    /// clock, rule boundaries) in time order: for the end of a replay, whose as-of instant is the last one.
+    /// </summary>
     public void AdvanceTo(long instant)
     {
         FireTimers(instant);
         Clock.AdvanceTo(instant);
+    }
+
+    /// <summary>
+    /// Moves the clock to <paramref name="instant"/> as a record at that instant would: what is due before it is
+    /// evaluated, what is due at it waits until the clock passes it, since more records of that instant may come.
+    /// </summary>
+    public void AdvanceClockTo(long instant)
+    {
+        if (instant > Clock.Now)
+        {
+            FireTimers(instant - 1);
+            Clock.AdvanceTo(instant);
+        }
     }
 
     /// <summary>
@@ -157,12 +181,12 @@ public sealed class SegmentTask
             return;
         }
 
-        Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange, ChangeCause.PolicyChange));
+        Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange));
     }
 
     /// <summary>
-    /// Registers a recovered buyer's timers: a boundary at the clock's own instant (it may not have fired before
-    /// the checkpoint; firing twice changes nothing), the next boundary after the clock, and the instant its
+    /// Registers a recovered buyer's timers: a boundary or an event at the clock's own instant (it may not have been
+    /// evaluated before the checkpoint; evaluating twice changes nothing), the next boundary after the clock, and the instant its
     /// stored <see cref="BuyerState.ScheduledTimer"/> names, because <see cref="Finish"/> trusts that an entry
     /// for it is queued and would otherwise never push it again.
     /// </summary>
@@ -175,7 +199,7 @@ public sealed class SegmentTask
             return;
         }
 
-        if (NextDue(state, now - 1) == now)
+        if (NextDue(state, now - 1) == now || HasEventAt(state, now))
         {
             Timers.Schedule(state.BuyerId, now);
         }
@@ -196,13 +220,14 @@ public sealed class SegmentTask
     {
         while (Timers.TryTakeDue(until, out var buyerId, out var due))
         {
-            // A queue entry is a hint: it is live only if the buyer really has a boundary at that instant.
+            // A queue entry is a hint: it is live only if the buyer really has a boundary or an event at that instant.
             if (!store.TryLoad(buyerId, buyer))
             {
                 continue;
             }
 
-            if (NextDue(buyer, due - 1) != due)
+            var boundary = NextDue(buyer, due - 1) == due;
+            if (!boundary && !HasEventAt(buyer, due))
             {
                 // The buyer's queued entry, which its boundary has moved past since (Finish keeps the earlier entry
                 // instead of adding one per event): queue the boundary that is now the next. The record keeps the
@@ -215,31 +240,74 @@ public sealed class SegmentTask
                 continue;
             }
 
-            Counters.TimersFired++;
+            if (boundary)
+            {
+                Counters.TimersFired++;
+            }
 
             // A boundary that changed nothing (one of five orders leaving the window) needs no write.
-            Finish(due, mustWrite: EvaluateAll(due, pairCause: null, ChangeCause.WindowExit));
+            Finish(due, mustWrite: EvaluateAll(due, cause: null));
         }
     }
 
     /// <summary>
     /// Evaluates every pair and category interest of the loaded buyer at <paramref name="now"/>; true if any changed.
-    /// A pair change's cause is <paramref name="pairCause"/>, or when null the boundary the pair is at.
+    /// A change's cause is <paramref name="cause"/>, or when null an event at that instant, else the boundary there.
     /// </summary>
-    private bool EvaluateAll(long now, ChangeCause? pairCause, ChangeCause interestCause)
+    private bool EvaluateAll(long now, ChangeCause? cause)
     {
         var changed = false;
         foreach (var pair in buyer.Pairs)
         {
-            changed |= EvaluatePair(pair, now, pairCause);
+            changed |= EvaluatePair(pair, now, cause ?? (HasEventAt(pair, now) ? ChangeCause.Event : null));
         }
 
         foreach (ref var interest in buyer.Categories)
         {
-            changed |= EvaluateCategory(ref interest, now, interestCause);
+            changed |= EvaluateCategory(ref interest, now, cause ?? (interest.LastInteraction == now ? ChangeCause.Event : ChangeCause.WindowExit));
         }
 
         return changed;
+    }
+
+    /// <summary>Whether the buyer received a counted event at <paramref name="instant"/>: one to evaluate when the clock passes it.</summary>
+    private static bool HasEventAt(BuyerState state, long instant)
+    {
+        foreach (var pair in state.Pairs)
+        {
+            if (HasEventAt(pair, instant))
+            {
+                return true;
+            }
+        }
+
+        foreach (ref readonly var interest in state.Categories)
+        {
+            if (interest.LastInteraction == instant)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool HasEventAt(PairState pair, long instant)
+    {
+        if (pair.LastInteraction == instant)
+        {
+            return true;
+        }
+
+        foreach (ref readonly var order in pair.Orders)
+        {
+            if (order.At == instant)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private bool EvaluatePair(PairState pair, long now, ChangeCause? cause)

@@ -361,7 +361,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 }
 
                 var fired = task.Engine.Counters.TimersFired;
-                task.Engine.AdvanceTo(target);
+                task.Engine.AdvanceClockTo(target);
                 Counters.WallClockTimersFired += task.Engine.Counters.TimersFired - fired;
 
                 // A change marked the task dirty already. A timer that changed nothing and wrote nothing needs no

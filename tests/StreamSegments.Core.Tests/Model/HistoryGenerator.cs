@@ -33,10 +33,8 @@ public sealed record GeneratedHistory(int Seed, IReadOnlyList<string> Lines, lon
 /// "campaign" instants where several buyers act in the same millisecond; exact re-sends (adjacent, or late); re-used event ids with another payload;
 /// re-published orders (same seller and order id, new event id; same or later time, same or other items);
 /// the same order id at another seller (a different order); and a few invalid records.</para>
-/// <para>No two counted events of one buyer share a millisecond: the engine evaluates per arrival, so two
-/// events of one pair in one millisecond would legitimately give an intermediate change that "segment at T
-/// versus just before T" does not have. Ignored records (re-sends, re-published orders, invalid records)
-/// may share a millisecond with anything, since they change nothing.</para>
+/// <para>Some events of one buyer share a millisecond with another of its counted events (aimed at an earlier
+/// event's own instant, or colliding): "segment at T versus just before T" gives one change for all of them.</para>
 /// </remarks>
 public static class HistoryGenerator
 {
@@ -201,7 +199,8 @@ public static class HistoryGenerator
             for (var i = Random.Int(1, 4); i > 0; i--)
             {
                 var anchor = faker.PickRandom(own);
-                long offset = anchor.IsOrder
+                long offset = Random.Bool(0.2f) ? 0
+                    : anchor.IsOrder
                     ? Random.ArrayElement(new long[] { policy.Window, policy.RecencyScore1Below, policy.RecencyScore2Below, policy.SleepingHorizon })
                     : policy.Window;
                 var at = anchor.At + offset + Random.ArrayElement(new long[] { -1, 0, 0, 0, 1 });
@@ -358,9 +357,15 @@ public static class HistoryGenerator
             lines.Insert(index < 0 ? lines.Count : index, (at, line));
         }
 
-        /// <summary>Claims (buyer, instant) for a counted event; moves on by a millisecond while it is taken.</summary>
+        /// <summary>Claims (buyer, instant) for a counted event; half the time moves on by a millisecond while it is taken.</summary>
         private void Reserve(string buyer, ref long at)
         {
+            if (Random.Bool(0.5f))
+            {
+                taken.Add((buyer, at));
+                return;
+            }
+
             while (!taken.Add((buyer, at)))
             {
                 at++;

@@ -22,8 +22,7 @@ public sealed record SnapshotRow(string SellerId, string BuyerId, string Segment
 /// interaction time + window), and at each of them, in order, evaluates every pair's direct segment and every
 /// (category, buyer) interest from scratch, by brute force over the raw lists. A change is a value different
 /// from the one at the previous candidate instant, which is the value "just before T": between two candidate
-/// instants nothing can change. It expects the counted events in time order (only ignored records may be late)
-/// and no two counted events of one buyer in one millisecond (see HistoryGenerator).
+/// instants nothing can change. It expects the counted events in time order (only ignored records may be late).
 /// </remarks>
 public sealed partial class ReferenceModel(SegmentPolicy policy)
 {

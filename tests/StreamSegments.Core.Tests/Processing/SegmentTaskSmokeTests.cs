@@ -8,12 +8,15 @@ namespace StreamSegments.Core.Tests.Processing;
 public class SegmentTaskSmokeTests
 {
     [Fact]
-    public void First_paid_order_makes_the_pair_new_at_the_order_instant()
+    public void First_paid_order_makes_the_pair_new_at_the_order_instant_once_that_instant_has_passed()
     {
         var harness = new TaskHarness();
 
         harness.Send("""{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T10:00:00.000Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":100}""");
 
+        // Another record of the same millisecond may still come.
+        Assert.Empty(harness.Sink.Segments);
+        harness.AdvanceClockTo("2026-01-01T10:00:00.001Z");
         var change = Assert.Single(harness.Sink.Segments);
         Assert.Equal(("s1", "b1", null, "new", "2026-01-01T10:00:00.000Z"), (change.SellerId, change.BuyerId, change.From, change.To, change.EffectiveAt));
     }

@@ -128,6 +128,7 @@ public class SegmentRuleEdgeTests
             h.Send(Order($"e{i}", $"2026-01-0{i + 1}T00:00:00.000Z", amount));
         }
 
+        h.AdvanceTo("2026-01-05T00:00:00.000Z");
         var expected = segment == "regular-risky" ? "regular-loyal" : segment;
         Assert.Equal(expected, h.Sink.Segments[^1].To);
         if (segment == "regular-risky")
@@ -146,12 +147,15 @@ public class SegmentRuleEdgeTests
         Assert.Equal("sleeping", h.Sink.Segments[^1].To);
 
         h.Send(Interaction("product-viewed", "e2", "2025-06-01T00:00:00.000Z"));
+        h.AdvanceClockTo("2025-06-01T00:00:00.001Z");
         Assert.Equal(("sleeping", "interested-products"), (h.Sink.Segments[^1].From, h.Sink.Segments[^1].To));
 
         h.Send(Order("e3", "2025-06-02T00:00:00.000Z", 10));
+        h.AdvanceClockTo("2025-06-02T00:00:00.001Z");
         Assert.Equal(("interested-products", "new"), (h.Sink.Segments[^1].From, h.Sink.Segments[^1].To));
 
         h.Send(Order("e4", "2025-06-03T00:00:00.000Z", 10));
+        h.AdvanceClockTo("2025-06-03T00:00:00.001Z");
         Assert.Equal(("new", "returning"), (h.Sink.Segments[^1].From, h.Sink.Segments[^1].To));
     }
 
@@ -186,6 +190,7 @@ public class SegmentRuleEdgeTests
         var h = new TaskHarness();
         h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10, seller: "s1", orderId: "o1"));
         h.Send(Order("e2", "2026-01-01T00:00:01.000Z", 10, seller: "s2", orderId: "o1"));
+        h.AdvanceTo("2026-01-01T00:00:01.000Z");
 
         Assert.Equal(2, h.Sink.Segments.Count(c => c.To == "new"));
     }
@@ -243,6 +248,52 @@ public class SegmentRuleEdgeTests
 
         Assert.Equal([(null, "new", "2026-01-01T00:00:00.000Z")], Changes(h));
         Assert.Equal("R1F3M3", h.Snapshot("2026-04-01T00:00:00.000Z").Single().Rfm);
+    }
+
+    [Fact]
+    public void Two_orders_in_one_millisecond_give_one_change_from_none_to_returning()
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
+        h.Send(Order("e2", "2026-01-01T00:00:00.000Z", 10));
+        h.AdvanceTo("2026-01-02T00:00:00.000Z");
+
+        Assert.Equal([(null, "returning", "2026-01-01T00:00:00.000Z")], Changes(h));
+        Assert.Equal(ChangeCause.Event, h.Sink.Segments.Single().Cause);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_order_leaving_the_window_as_a_view_and_an_order_arrive_in_that_millisecond_is_no_change(bool wallClockFirst)
+    {
+        // Just before 04-01: e1 and e2, returning. At 04-01: e2 and e4, returning.
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
+        h.Send(Order("e2", "2026-01-11T00:00:00.000Z", 10));
+        if (wallClockFirst)
+        {
+            // The worker's clock follows the wall clock to exactly e1's exit before the records of that instant come.
+            h.AdvanceClockTo("2026-04-01T00:00:00.000Z");
+        }
+
+        h.Send(Interaction("product-viewed", "e3", "2026-04-01T00:00:00.000Z"));
+        h.Send(Order("e4", "2026-04-01T00:00:00.000Z", 10));
+        h.AdvanceTo("2026-04-02T00:00:00.000Z");
+
+        Assert.Equal([(null, "new", "2026-01-01T00:00:00.000Z"), ("new", "returning", "2026-01-11T00:00:00.000Z")], Changes(h));
+    }
+
+    [Fact]
+    public void An_interest_leaving_the_window_as_an_interaction_in_that_category_arrives_in_that_millisecond_is_no_change()
+    {
+        var h = new TaskHarness();
+        h.Send(Interaction("product-viewed", "e1", "2026-01-01T00:00:00.000Z"));
+        h.AdvanceClockTo("2026-04-01T00:00:00.000Z");
+        h.Send(Interaction("cart-item-added", "e2", "2026-04-01T00:00:00.000Z"));
+        h.AdvanceTo("2026-04-02T00:00:00.000Z");
+
+        Assert.Equal([("c1", "entered", "2026-01-01T00:00:00.000Z")], h.Sink.Interests.Select(i => (i.CategoryId, i.Change, i.EffectiveAt)));
     }
 
     [Fact]

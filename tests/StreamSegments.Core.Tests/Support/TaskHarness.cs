@@ -49,7 +49,11 @@ public sealed class TaskHarness
         return Task.Apply(parsed);
     }
 
+    /// <summary>Evaluates everything due at or before <paramref name="instant"/> (as the end of a replay does).</summary>
     public void AdvanceTo(string instant) => Task.AdvanceTo(EventTime.Parse(instant));
+
+    /// <summary>Moves the clock as a record at <paramref name="instant"/> or the worker's wall clock does: what is at it waits.</summary>
+    public void AdvanceClockTo(string instant) => Task.AdvanceClockTo(EventTime.Parse(instant));
 
     /// <summary>Every (seller, segment, rfm) of every stored buyer at <paramref name="asOf"/>, interested-categories included.</summary>
     public List<(string SellerId, string BuyerId, string Segment, string? Rfm)> Snapshot(string asOf)

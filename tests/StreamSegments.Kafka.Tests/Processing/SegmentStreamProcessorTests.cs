@@ -86,10 +86,11 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             """{"type":"order-paid","eventId":"e-3","occurredAt":"2026-11-01T12:00:00.000Z","buyerId":"b-2","sellerId":"s-1","orderId":"o-2","amount":100}""",
         ];
         scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
-        var options = scenario.Options();
+        // A millisecond past the last records, so that their instant has passed and they are evaluated.
+        var wallClock = new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, 1, TimeSpan.Zero));
+        var options = scenario.Options(wallClock);
         options.Client["session.timeout.ms"] = "6000"; // each run joins the group its predecessor left
         options.Client["heartbeat.interval.ms"] = "500";
-        var wallClock = new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
         scenario.RunWorkerUntilQuiet(lines.Length, wallClock, options);
         var before = Changes();
 
@@ -98,7 +99,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         var reevaluated = Changes().Skip(before.Count).ToList();
 
         var change = Assert.Single(reevaluated);
-        Assert.Equal(("b-1", "s-1", "policy-change", "2026-11-01T12:00:00.000Z"), (change.Buyer, change.Seller, change.Cause, change.At));
+        Assert.Equal(("b-1", "s-1", "policy-change", "2026-11-01T12:00:00.001Z"), (change.Buyer, change.Seller, change.Cause, change.At));
         Assert.Equal(before.Last(c => c.Buyer == "b-1" && c.Seller == "s-1").To, change.From);
         Assert.NotEqual(change.From, change.To);
 
