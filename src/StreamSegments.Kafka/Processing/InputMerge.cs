@@ -13,8 +13,14 @@ internal sealed class InputMerge
     private readonly bool[] atEnd;
     private readonly bool[] assigned;
     private readonly long[] newestTimestamp;
-    private long idleSince = -1;
-    private bool gaveUpWaiting;
+
+    // Since when each partition with nothing buffered and its end not known has held a record back (-1: it is not
+    // holding one), and whether its wait ran out: each gets its own MaxIdleMs, however long another one held the task.
+    private readonly long[] unreadSince;
+    private readonly bool[] gaveUpOn;
+
+    // Since when some partition read to its end has held the task; a silent topic is waited for once, not per record.
+    private long caughtUpSince = -1;
 
     public InputMerge(int inputTopics)
     {
@@ -22,6 +28,8 @@ internal sealed class InputMerge
         atEnd = new bool[inputTopics];
         assigned = new bool[inputTopics];
         newestTimestamp = Enumerable.Repeat(long.MinValue, inputTopics).ToArray();
+        unreadSince = Enumerable.Repeat(-1L, inputTopics).ToArray();
+        gaveUpOn = new bool[inputTopics];
     }
 
     /// <summary>
@@ -76,12 +84,12 @@ internal sealed class InputMerge
 
     /// <summary>
     /// The buffered record with the smallest timestamp (ties: topic order, then offset), provided no assigned
-    /// partition could still deliver an earlier one. A partition with nothing buffered holds the task back when it
-    /// is not known to be at its end (for at most <paramref name="maxIdleMs"/>), or when it is at its end but its
-    /// newest record is older than the candidate (for at most <paramref name="caughtUpIdleMs"/>): a producer
-    /// writing the topics in timestamp order may not have appended that partition's next batch yet, so releasing
-    /// the candidate at once would make a live run's order depend on batching and fetch timing, where a replay of
-    /// the same topics would not.
+    /// partition could still deliver one that comes before it. A partition with nothing buffered holds the task
+    /// back when it is not known to be at its end (for at most <paramref name="maxIdleMs"/> from when it ran
+    /// dry), or when it is at its end but its newest record is older than the candidate, or as old and earlier in
+    /// topic order (for at most <paramref name="caughtUpIdleMs"/>): a producer writing the topics in timestamp
+    /// order may not have appended that partition's next batch yet, so releasing the candidate at once would make
+    /// a live run's order depend on batching and fetch timing, where a replay of the same topics would not.
     /// </summary>
     public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -99,53 +107,67 @@ internal sealed class InputMerge
 
         if (topic < 0)
         {
-            idleSince = -1;
-            gaveUpWaiting = false;
+            // Nothing is held back: a wait starts when a record is.
+            caughtUpSince = -1;
+            Array.Fill(unreadSince, -1);
+            Array.Clear(gaveUpOn);
             return false;
         }
 
-        var limit = -1;
-        var unread = false;
+        var hold = false;
+        var caughtUpHolds = false;
         for (var i = 0; i < buffers.Length; i++)
         {
-            if (!assigned[i] || buffers[i].Count > 0)
+            if (!assigned[i] || buffers[i].Count > 0 || atEnd[i])
             {
+                unreadSince[i] = -1;
+                gaveUpOn[i] = false;
+                caughtUpHolds |= assigned[i] && buffers[i].Count == 0 && atEnd[i]
+                    && (newestTimestamp[i] < best || (newestTimestamp[i] == best && i < topic));
                 continue;
             }
 
-            if (!atEnd[i])
+            if (unreadSince[i] < 0)
             {
-                limit = Math.Max(limit, maxIdleMs);
-                unread = true;
+                unreadSince[i] = monotonicMs;
             }
-            else if (newestTimestamp[i] < best)
-            {
-                limit = Math.Max(limit, caughtUpIdleMs);
-            }
+
+            hold |= monotonicMs - unreadSince[i] < maxIdleMs;
         }
 
-        if (limit >= 0)
+        if (caughtUpHolds)
         {
-            if (idleSince < 0)
+            if (caughtUpSince < 0)
             {
-                idleSince = monotonicMs;
+                caughtUpSince = monotonicMs;
             }
 
-            if (monotonicMs - idleSince < limit)
-            {
-                return false;
-            }
-
-            if (unread && !gaveUpWaiting)
-            {
-                gaveUpWaiting = true;
-                OutOfOrderEpisodes++;
-            }
+            hold |= monotonicMs - caughtUpSince < caughtUpIdleMs;
         }
         else
         {
-            idleSince = -1;
-            gaveUpWaiting = false;
+            caughtUpSince = -1;
+        }
+
+        if (hold)
+        {
+            return false;
+        }
+
+        // Going on without a partition that has not delivered yet: one episode, however many records it takes.
+        var gaveUp = false;
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            if (unreadSince[i] >= 0 && !gaveUpOn[i])
+            {
+                gaveUpOn[i] = true;
+                gaveUp = true;
+            }
+        }
+
+        if (gaveUp)
+        {
+            OutOfOrderEpisodes++;
         }
 
         record = buffers[topic].Dequeue();

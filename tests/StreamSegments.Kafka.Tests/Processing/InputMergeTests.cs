@@ -9,6 +9,7 @@ public sealed class InputMergeTests
     private const int CaughtUpIdleMs = 250;
     private const int Orders = 0;
     private const int Views = 1;
+    private const int Carts = 2;
 
     [Fact]
     public void Records_are_taken_in_timestamp_order_across_the_topics_ties_in_topic_order()
@@ -27,7 +28,10 @@ public sealed class InputMergeTests
             taken.Add((topic, record.Message.Timestamp.UnixTimestampMs));
         }
 
-        Assert.Equal([(Views, 10L), (Orders, 20L), (Orders, 30L), (Views, 30L)], taken);
+        // The view at 30 waits a moment for an order at 30 that the orders' next batch might still bring.
+        Assert.Equal([(Views, 10L), (Orders, 20L), (Orders, 30L)], taken);
+        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out var last, out var view));
+        Assert.Equal((Views, 30L), (last, view.Message.Timestamp.UnixTimestampMs));
         Assert.Equal(0, merge.OutOfOrderEpisodes);
     }
 
@@ -74,6 +78,52 @@ public sealed class InputMergeTests
         Assert.True(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
         Assert.Equal(Views, topic);
         Assert.Equal(0, merge.OutOfOrderEpisodes);
+    }
+
+    [Fact]
+    public void A_partition_whose_buffer_runs_dry_gets_its_own_wait_however_long_a_silent_one_held_the_task()
+    {
+        var merge = new InputMerge(inputTopics: 3);
+        merge.Assign(Orders);
+        merge.Assign(Views);
+        merge.Assign(Carts);
+
+        // Carts: read to its end, nothing in it (a silent topic). Orders and views stream.
+        merge.MarkEnd(Carts);
+        merge.Enqueue(Orders, Record(10));
+        merge.Enqueue(Orders, Record(15));
+        merge.Enqueue(Views, Record(20));
+
+        // The silent carts partition holds the first record for CaughtUpIdleMs, then the task goes on.
+        Assert.False(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.Equal(Orders, topic);
+        Assert.True(merge.TryTakeNext(3_000, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.Equal(Orders, topic);
+
+        // The orders buffer ran dry with its next fetch in flight: the view at 20 waits for it, for MaxIdleMs from now.
+        Assert.False(merge.TryTakeNext(3_000, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.False(merge.TryTakeNext(3_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        merge.Enqueue(Orders, Record(18));
+        Assert.True(merge.TryTakeNext(3_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, out topic, out var record));
+        Assert.Equal((Orders, 18L), (topic, record.Message.Timestamp.UnixTimestampMs));
+        Assert.Equal(0, merge.OutOfOrderEpisodes);
+    }
+
+    [Fact]
+    public void A_partition_at_its_end_earlier_in_topic_order_holds_a_record_of_its_newest_timestamp()
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(30));
+        merge.Enqueue(Views, Record(30));
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.Equal(Orders, topic);
+        merge.MarkEnd(Orders);
+
+        // An order at 30 from the producer's next batch would come before this view at 30, as in a replay.
+        Assert.False(merge.TryTakeNext(100, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.True(merge.TryTakeNext(100 + CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.Equal(Views, topic);
     }
 
     private static InputMerge Merge()
