@@ -169,6 +169,7 @@ internal static class RunVerb
 
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.AddWorkerTelemetry(telemetry, kafka.TransactionalId);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(run.ShutdownTimeoutSeconds));
         builder.Services.AddSingleton<SegmentWorkerService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<SegmentWorkerService>());
         if (run.Demo ?? broker is not null)
@@ -188,6 +189,15 @@ internal static class RunVerb
             app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
                 "Health probes at /health/live and /health/ready, Prometheus metrics at /metrics on {Urls}", string.Join(", ", app.Urls)));
             await app.RunAsync(cancellationToken);
+            if (app.Services.GetRequiredService<SegmentWorkerService>().ExecuteTask is { IsCompleted: false })
+            {
+                // Nothing is lost (a restart restores from the changelog), but the transaction may still be open
+                // and the group not left: say so instead of exiting as if the stop had been clean.
+                app.Logger.LogError(
+                    "The worker did not finish stopping within {Seconds} s (Run:ShutdownTimeoutSeconds); exiting anyway", run.ShutdownTimeoutSeconds);
+                return 1;
+            }
+
             return Environment.ExitCode;
         }
         finally

@@ -16,4 +16,12 @@ public sealed class RunOptions
     /// <summary>Partitions per topic on the embedded broker.</summary>
     [Range(1, 64)]
     public int EmbeddedPartitions { get; set; } = 3;
+
+    /// <summary>
+    /// How long a stop may take: the last commit (each transaction call may wait 30 s for the broker), a checkpoint
+    /// of every task, and leaving the group. The host's own default (30 s) would cut that short and exit 0 with a
+    /// transaction still open. An orchestrator's grace period should be longer (docker-compose.kafka.yml).
+    /// </summary>
+    [Range(10, 3_600)]
+    public int ShutdownTimeoutSeconds { get; set; } = 120;
 }
