@@ -117,9 +117,11 @@ public sealed class SegmentTask
         }
         else
         {
-            Learn(e.Seller, e.Category);
+            // A removal is no interaction and teaches cats(s) nothing: it changes no segment, the seller's
+            // interested-categories included.
             if (e.Kind.IsInteraction())
             {
+                Learn(e.Seller, e.Category);
                 var pair = buyer.GetOrAddPair(e.Seller);
                 pair.RecordInteraction(e.OccurredAt);
                 ref var interest = ref buyer.GetOrAddCategory(e.Category);

@@ -159,9 +159,10 @@ public sealed partial class ReferenceModel(SegmentPolicy policy)
             }
         }
 
-        // cats(s): every category that appeared with s in a counted event: interactions, removals, order items.
+        // cats(s): every category that appeared with s in an interaction or an order's items (not in a removal,
+        // which "changes no segment").
         var cats = new Dictionary<string, HashSet<string>>();
-        foreach (var e in events)
+        foreach (var e in events.Where(e => e.Type == "order-paid" || InteractionTypes.Contains(e.Type)))
         {
             if (!cats.TryGetValue(e.Seller, out var set))
             {
