@@ -118,7 +118,9 @@ public sealed class EventParser
 
     private bool TryParseCore(ReadOnlySpan<byte> utf8, BuyerEvent result, out EventRejection rejection)
     {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+        // Extra properties are allowed, however deep: a line cannot nest deeper than it has bytes, and the reader
+        // keeps one bit per level, so the depth needs no limit of its own below the size limit.
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxEventBytes });
         if (!reader.Read())
         {
             rejection = new EventRejection(RejectReason.MalformedJson, Detail: "empty input");

@@ -70,6 +70,16 @@ public class EventParserTests
     public void Bad_values_are_rejected_with_the_field_at_fault(string replace, string with, RejectReason reason, string field) =>
         AssertRejected(Order.Replace(replace, with, StringComparison.Ordinal), reason, field);
 
+    [Theory]
+    [InlineData(20)]
+    [InlineData(100_000)]
+    public void A_foreign_field_nested_however_deep_is_ignored(int depth)
+    {
+        var nested = new string('[', depth) + new string(']', depth);
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(View.Replace("}", $",\"meta\":{nested}}}", StringComparison.Ordinal)), parsed, out var rejection), rejection.Message);
+        Assert.Equal(EventKind.ProductViewed, parsed.Kind);
+    }
+
     [Fact]
     public void A_huge_exponent_on_a_view_is_ignored_like_any_foreign_field()
     {
