@@ -33,6 +33,11 @@ public sealed class SegmentTask
     private readonly IChangeSink sink;
     private readonly BuyerState buyer = new();
 
+    // Whether `buyer` holds its buyer as stored (or newer only in what needs no write: pruning, the queued
+    // instant): an event's own evaluation, when the clock passes its instant, usually comes next, and so do a
+    // hot buyer's consecutive events; neither needs the record read and decoded again.
+    private bool holdsStoredBuyer;
+
     public SegmentTask(
         SegmentPolicy policy, IBuyerStateStore store, IChangeSink sink, SymbolTable sellers, SymbolTable categories,
         SellerCatalog? catalog = null, long clock = EventTime.None, TaskCounters? counters = null)
@@ -68,7 +73,7 @@ public sealed class SegmentTask
         var late = e.OccurredAt < Clock.Now;
         AdvanceClockTo(e.OccurredAt);
         var now = Clock.Now;
-        if (!store.TryLoad(e.BuyerId, buyer))
+        if (!TryLoad(e.BuyerId))
         {
             buyer.Reset(e.BuyerId);
         }
@@ -178,7 +183,7 @@ public sealed class SegmentTask
     public void Reevaluate(ReadOnlySpan<byte> buyerId)
     {
         var now = Clock.Now;
-        if (now == EventTime.None || !store.TryLoad(buyerId, buyer))
+        if (now == EventTime.None || !TryLoad(buyerId))
         {
             return;
         }
@@ -223,7 +228,7 @@ public sealed class SegmentTask
         while (Timers.TryTakeDue(until, out var buyerId, out var due))
         {
             // A queue entry is a hint: it is live only if the buyer really has a boundary or an event at that instant.
-            if (!store.TryLoad(buyerId, buyer))
+            if (!TryLoad(buyerId))
             {
                 continue;
             }
@@ -357,6 +362,18 @@ public sealed class SegmentTask
         return true;
     }
 
+    /// <summary>Loads a buyer into <see cref="buyer"/>, unless it holds that buyer already.</summary>
+    private bool TryLoad(ReadOnlySpan<byte> buyerId)
+    {
+        if (holdsStoredBuyer && buyer.BuyerId.SequenceEqual(buyerId))
+        {
+            return true;
+        }
+
+        holdsStoredBuyer = store.TryLoad(buyerId, buyer);
+        return holdsStoredBuyer;
+    }
+
     private void Learn(int seller, int category)
     {
         if (Catalog.Learn(seller, category))
@@ -372,8 +389,11 @@ public sealed class SegmentTask
         if (buyer.IsEmpty)
         {
             store.Delete(buyer.BuyerId);
+            holdsStoredBuyer = false;
             return;
         }
+
+        holdsStoredBuyer = true;
 
         // One entry per buyer, at or before its next boundary: a push only when the boundary comes before the
         // queued entry (or none is queued). When it moved later, as most events move it (a view pushes its window
