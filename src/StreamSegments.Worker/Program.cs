@@ -188,13 +188,14 @@ internal static class RunVerb
             app.MapWorkerEndpoints();
             app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
                 "Health probes at /health/live and /health/ready, Prometheus metrics at /metrics on {Urls}", string.Join(", ", app.Urls)));
-            await app.RunAsync(cancellationToken);
-            if (app.Services.GetRequiredService<SegmentWorkerService>().ExecuteTask is { IsCompleted: false })
+            var worker = app.Services.GetRequiredService<SegmentWorkerService>();
+            await app.RunAsync(cancellationToken); // disposes the host's services when it returns
+            if (worker.ExecuteTask is { IsCompleted: false })
             {
                 // Nothing is lost (a restart restores from the changelog), but the transaction may still be open
                 // and the group not left: say so instead of exiting as if the stop had been clean.
-                app.Logger.LogError(
-                    "The worker did not finish stopping within {Seconds} s (Run:ShutdownTimeoutSeconds); exiting anyway", run.ShutdownTimeoutSeconds);
+                await Console.Error.WriteLineAsync(
+                    $"run: the worker did not finish stopping within {run.ShutdownTimeoutSeconds} s (Run:ShutdownTimeoutSeconds); exiting anyway");
                 return 1;
             }
 
