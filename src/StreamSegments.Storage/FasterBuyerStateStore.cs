@@ -552,7 +552,10 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         store.CommitCookie = cookie;
 
         // Fold-over, not snapshot: see ARCHITECTURE.md ("Three FASTER 2.6.5 traps") for what snapshots did here.
-        var (success, token) = await store.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken);
+        // Once started it runs to its end: a stop abandoning FASTER's checkpoint half way, then disposing the store
+        // under it, is the order faster-notes.md warns against. Checkpoints take seconds at most.
+        cancellationToken.ThrowIfCancellationRequested();
+        var (success, token) = await store.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken: CancellationToken.None);
         if (!success)
         {
             throw new InvalidOperationException("A FASTER checkpoint was already in progress.");
