@@ -547,14 +547,15 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// </summary>
     public async Task CheckpointAsync(byte[] cookie, CancellationToken cancellationToken)
     {
+        // A stop before compacting leaves the previous checkpoint as it was; once started, a checkpoint runs to
+        // its end: abandoning FASTER's checkpoint half way and then disposing the store under it is the order
+        // faster-notes.md warns against. Checkpoints take seconds at most.
+        cancellationToken.ThrowIfCancellationRequested();
         session.CompletePending(wait: true);
         CompactIfNeeded();
         store.CommitCookie = cookie;
 
         // Fold-over, not snapshot: see ARCHITECTURE.md ("Three FASTER 2.6.5 traps") for what snapshots did here.
-        // Once started it runs to its end: a stop abandoning FASTER's checkpoint half way, then disposing the store
-        // under it, is the order faster-notes.md warns against. Checkpoints take seconds at most.
-        cancellationToken.ThrowIfCancellationRequested();
         var (success, token) = await store.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken: CancellationToken.None);
         if (!success)
         {

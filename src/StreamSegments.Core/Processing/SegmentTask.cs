@@ -33,9 +33,9 @@ public sealed class SegmentTask
     private readonly IChangeSink sink;
     private readonly BuyerState buyer = new();
 
-    // Whether `buyer` holds its buyer as stored (or newer only in what needs no write: pruning, the queued
-    // instant): an event's own evaluation, when the clock passes its instant, usually comes next, and so do a
-    // hot buyer's consecutive events; neither needs the record read and decoded again.
+    // Whether `buyer` holds its buyer exactly as last written: an event's own evaluation, when the clock passes
+    // its instant, usually comes next, and so do a hot buyer's consecutive events; neither needs the record read
+    // and decoded again.
     private bool holdsStoredBuyer;
 
     public SegmentTask(
@@ -114,7 +114,7 @@ public sealed class SegmentTask
                 }
 
                 pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
-                if (late)
+                if (late && !HasEventAt(pair, now))
                 {
                     EvaluatePair(pair, now, ChangeCause.Event);
                 }
@@ -130,10 +130,17 @@ public sealed class SegmentTask
                 var pair = buyer.GetOrAddPair(e.Seller);
                 pair.RecordInteraction(e.OccurredAt);
                 ref var interest = ref buyer.GetOrAddCategory(e.Category);
+                var interestWaits = interest.LastInteraction == now;
                 interest.LastInteraction = Math.Max(interest.LastInteraction, e.OccurredAt);
-                if (late)
+
+                // What already waits for the clock's instant (an event there) is evaluated then, this late one with it.
+                if (late && !HasEventAt(pair, now))
                 {
                     EvaluatePair(pair, now, ChangeCause.Event);
+                }
+
+                if (late && !interestWaits)
+                {
                     EvaluateCategory(ref interest, now, ChangeCause.Event);
                 }
             }
@@ -188,7 +195,9 @@ public sealed class SegmentTask
             return;
         }
 
-        Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange));
+        // What has an event at the clock waits for its own evaluation (queued again by the restore): it is that
+        // event's change, and the rest of its millisecond may still come.
+        Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange, exceptEventsAtNow: true));
     }
 
     /// <summary>
@@ -260,18 +269,27 @@ public sealed class SegmentTask
     /// <summary>
     /// Evaluates every pair and category interest of the loaded buyer at <paramref name="now"/>; true if any changed.
     /// A change's cause is <paramref name="cause"/>, or when null an event at that instant, else the boundary there.
+    /// With <paramref name="exceptEventsAtNow"/>, those with an event at <paramref name="now"/> are left alone.
     /// </summary>
-    private bool EvaluateAll(long now, ChangeCause? cause)
+    private bool EvaluateAll(long now, ChangeCause? cause, bool exceptEventsAtNow = false)
     {
         var changed = false;
         foreach (var pair in buyer.Pairs)
         {
-            changed |= EvaluatePair(pair, now, cause ?? (HasEventAt(pair, now) ? ChangeCause.Event : null));
+            var eventNow = HasEventAt(pair, now);
+            if (!(exceptEventsAtNow && eventNow))
+            {
+                changed |= EvaluatePair(pair, now, cause ?? (eventNow ? ChangeCause.Event : null));
+            }
         }
 
         foreach (ref var interest in buyer.Categories)
         {
-            changed |= EvaluateCategory(ref interest, now, cause ?? (interest.LastInteraction == now ? ChangeCause.Event : ChangeCause.WindowExit));
+            var eventNow = interest.LastInteraction == now;
+            if (!(exceptEventsAtNow && eventNow))
+            {
+                changed |= EvaluateCategory(ref interest, now, cause ?? (eventNow ? ChangeCause.Event : ChangeCause.WindowExit));
+            }
         }
 
         return changed;
@@ -393,7 +411,9 @@ public sealed class SegmentTask
             return;
         }
 
-        holdsStoredBuyer = true;
+        // Only a written buyer is held as stored: pruning alone (forgotten event ids and orders) is not written, and
+        // a later load must see what a restarted task would.
+        holdsStoredBuyer = mustWrite || dropped;
 
         // One entry per buyer, at or before its next boundary: a push only when the boundary comes before the
         // queued entry (or none is queued). When it moved later, as most events move it (a view pushes its window

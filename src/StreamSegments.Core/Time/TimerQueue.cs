@@ -41,6 +41,12 @@ public sealed class TimerQueue
 
     public void Schedule(ReadOnlySpan<byte> buyerId, long due)
     {
+        if (due <= lastTakenDue)
+        {
+            // Scheduled after an entry of its instant was taken: a new entry, not a copy of that one.
+            lastTakenDue = EventTime.None;
+        }
+
         var slot = ids.Add(buyerId);
         queue.Enqueue(slot, new Entry(due, slot));
     }

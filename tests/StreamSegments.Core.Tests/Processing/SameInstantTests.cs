@@ -1,0 +1,145 @@
+using System.Text;
+using StreamSegments.Core.Events;
+using StreamSegments.Core.Policy;
+using StreamSegments.Core.Processing;
+using StreamSegments.Core.Rules;
+using StreamSegments.Core.Tests.Support;
+using StreamSegments.Core.Time;
+
+namespace StreamSegments.Core.Tests.Processing;
+
+/// <summary>
+/// Same-instant evaluation across the task's other paths: late records, a restart, a policy re-evaluation, the
+/// buyer held between two loads, and an instant evaluated by <see cref="SegmentTask.AdvanceTo"/>.
+/// </summary>
+public sealed class SameInstantTests
+{
+    private static string Order(string id, string at, decimal amount, string seller = "s1", string buyer = "b1") =>
+        $$"""{"type":"order-paid","eventId":"{{id}}","occurredAt":"{{at}}","buyerId":"{{buyer}}","sellerId":"{{seller}}","orderId":"o-{{id}}","amount":{{amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""";
+
+    private static string View(string id, string at, string category = "c1", string seller = "s1", string buyer = "b1") =>
+        $$"""{"type":"product-viewed","eventId":"{{id}}","occurredAt":"{{at}}","buyerId":"{{buyer}}","sellerId":"{{seller}}","productId":"p","categoryId":"{{category}}"}""";
+
+    /// <summary>A second task over the same store and symbols, as a restart restores it: clock and timers from the state.</summary>
+    private sealed class Restarted
+    {
+        private readonly EventParser parser;
+        private readonly BuyerEvent parsed = new();
+
+        public Restarted(TaskHarness before, SegmentPolicy policy)
+        {
+            Task = new SegmentTask(policy, before.Store, Sink, before.Task.Sellers, before.Task.Categories, before.Task.Catalog, clock: before.Task.Clock.Now);
+            parser = new EventParser(before.Task.Sellers, before.Task.Categories);
+            foreach (var id in before.Store.BuyerIds.ToList())
+            {
+                Task.RestoreTimer(before.Store.Load(id));
+            }
+        }
+
+        public SegmentTask Task { get; }
+
+        public RecordingSink Sink { get; } = new();
+
+        public ApplyOutcome Send(string json)
+        {
+            Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(json), parsed, out var rejection), rejection.Message);
+            return Task.Apply(parsed);
+        }
+    }
+
+    [Fact]
+    public void A_late_event_does_not_publish_an_intermediate_change_at_an_instant_still_open()
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));                 // at the clock: waits
+        h.Send(View("e2", "2026-01-05T00:00:00.000Z"));                      // late, same pair
+        h.Send(Order("e3", "2026-01-10T00:00:00.000Z", 10));                 // same millisecond as e1
+        h.AdvanceTo("2026-01-11T00:00:00.000Z");
+
+        // Just before 01-10 the pair had published nothing; at 01-10 it is returning: one change.
+        Assert.Equal(
+            [(null, "returning", "2026-01-10T00:00:00.000Z")],
+            h.Sink.Segments.Select(c => (c.From, c.To, c.EffectiveAt)).ToList());
+    }
+
+    [Fact]
+    public void A_restart_between_two_orders_of_one_millisecond_still_gives_one_change()
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));
+        var r = new Restarted(h, h.Policy);
+        r.Send(Order("e2", "2026-01-10T00:00:00.000Z", 10));
+        r.Task.AdvanceTo(EventTime.Parse("2026-01-11T00:00:00.000Z"));
+
+        Assert.Empty(h.Sink.Segments);
+        Assert.Equal(
+            [(null, "returning", "2026-01-10T00:00:00.000Z", ChangeCause.Event)],
+            r.Sink.Segments.Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+    }
+
+    [Fact]
+    public void A_policy_change_reevaluation_does_not_take_over_an_event_still_waiting_at_the_clock()
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));
+
+        // Restarted under thresholds that do not matter to this pair (a 'new' or 'returning' has no M in its segment).
+        var r = new Restarted(h, new SegmentPolicy { MonetaryScore1AtLeast = 6000m }.Validated());
+        r.Task.Reevaluate("b1"u8);
+        r.Send(Order("e2", "2026-01-10T00:00:00.000Z", 10)); // the rest of that millisecond
+        r.Task.AdvanceTo(EventTime.Parse("2026-01-11T00:00:00.000Z"));
+
+        Assert.Equal(
+            [(null, "returning", "2026-01-10T00:00:00.000Z", ChangeCause.Event)],
+            r.Sink.Segments.Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+    }
+
+    [Fact]
+    public void A_resumed_task_gives_what_the_uninterrupted_one_gives_after_a_no_change_timer_pruned_the_held_buyer()
+    {
+        // Four orders make a regular-risky; the first leaving the window (04-01) changes nothing, so the buyer is
+        // not written, but pruning at 04-01 dropped e1's event id from the held copy only. Then e1's id comes
+        // back with another payload (a view).
+        static TaskHarness Prefix()
+        {
+            var h = new TaskHarness();
+            h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
+            h.Send(Order("e2", "2026-01-20T00:00:00.000Z", 10));
+            h.Send(Order("e3", "2026-01-21T00:00:00.000Z", 10));
+            h.Send(Order("e4", "2026-01-22T00:00:00.000Z", 10));
+            h.AdvanceClockTo("2026-04-01T00:00:00.001Z");
+            return h;
+        }
+
+        var reused = View("e1", "2026-04-01T00:00:00.001Z");
+        var end = EventTime.Parse("2026-04-02T00:00:00.000Z");
+
+        var uninterrupted = Prefix();
+        var segmentsBefore = uninterrupted.Sink.Segments.Count;
+        var outcome = uninterrupted.Send(reused);
+        uninterrupted.Task.AdvanceTo(end);
+        Assert.Equal(segmentsBefore, uninterrupted.Sink.Segments.Count); // the 04-01 exit itself changed nothing
+
+        var before = Prefix();
+        var resumed = new Restarted(before, before.Policy);
+        var resumedOutcome = resumed.Send(reused);
+        resumed.Task.AdvanceTo(end);
+
+        Assert.Equal(resumedOutcome, outcome);
+        Assert.Equal(
+            resumed.Sink.Interests.Select(i => (i.CategoryId, i.Change, i.EffectiveAt)).ToList(),
+            uninterrupted.Sink.Interests.Select(i => (i.CategoryId, i.Change, i.EffectiveAt)).ToList());
+    }
+
+    [Fact]
+    public void An_event_at_an_instant_already_evaluated_by_AdvanceTo_is_still_evaluated()
+    {
+        var h = new TaskHarness();
+        h.Send("""{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-10T00:00:00.000Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":10}""");
+        h.AdvanceTo("2026-01-10T00:00:00.000Z");
+        h.Send("""{"type":"order-paid","eventId":"e2","occurredAt":"2026-01-10T00:00:00.000Z","buyerId":"b1","sellerId":"s1","orderId":"o2","amount":10}""");
+        h.AdvanceTo("2026-01-11T00:00:00.000Z");
+
+        Assert.Equal("returning", h.Sink.Segments[^1].To);
+    }
+}
