@@ -14,7 +14,8 @@ public static class EventTime
     /// <summary>Longest formatted instant: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
     public const int FormattedLength = 24;
 
-    private static readonly long MinSupported = new DateTimeOffset(1970, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    // RFC 3339's years are 0000-9999; year 0000 has no DateTime, so instants start at 0001.
+    private static readonly long MinSupported = new DateTimeOffset(1, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
     private static readonly long MaxSupported = new DateTimeOffset(9999, 12, 31, 23, 59, 59, 999, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     public static long FromDateTimeOffset(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
@@ -112,13 +113,20 @@ public static class EventTime
     {
         if (destination.Length < FormattedLength || instant < MinSupported || instant > MaxSupported)
         {
-            throw new ArgumentOutOfRangeException(nameof(instant), "Instant outside 1970..9999 or destination too small.");
+            throw new ArgumentOutOfRangeException(nameof(instant), "Instant outside 0001..9999 or destination too small.");
         }
 
-        var days = instant / Day;
-        var millisOfDay = (int)(instant - (days * Day));
+        // Days and milliseconds of the day rounded down, also before 1970.
+        var days = Math.DivRem(instant, Day, out var remainder);
+        if (remainder < 0)
+        {
+            days--;
+            remainder += Day;
+        }
 
-        // Howard Hinnant's civil_from_days, for days since 1970-01-01 >= 0.
+        var millisOfDay = (int)remainder;
+
+        // Howard Hinnant's civil_from_days; z (days since 0000-03-01) is never negative from year 1 on.
         var z = days + 719_468;
         var era = z / 146_097;
         var dayOfEra = z - (era * 146_097);

@@ -360,7 +360,7 @@ public sealed partial class ReferenceModel(SegmentPolicy policy)
 
         int Part(int group) => int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
         var (year, month, day, hour, minute, second) = (Part(1), Part(2), Part(3), Part(4), Part(5), Part(6));
-        if (year < 1970 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
         {
             return false;
         }
