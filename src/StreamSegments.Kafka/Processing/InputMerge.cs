@@ -118,11 +118,12 @@ internal sealed class InputMerge
         var caughtUpHolds = false;
         for (var i = 0; i < buffers.Length; i++)
         {
-            if (!assigned[i] || buffers[i].Count > 0 || atEnd[i])
+            var unread = assigned[i] && buffers[i].Count == 0 && !atEnd[i];
+            if (!unread)
             {
                 unreadSince[i] = -1;
                 gaveUpOn[i] = false;
-                caughtUpHolds |= assigned[i] && buffers[i].Count == 0 && atEnd[i]
+                caughtUpHolds |= assigned[i] && buffers[i].Count == 0
                     && (newestTimestamp[i] < best || (newestTimestamp[i] == best && i < topic));
                 continue;
             }

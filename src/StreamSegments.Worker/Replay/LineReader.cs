@@ -62,16 +62,7 @@ public sealed class LineReader : IDisposable
             var newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
             if (newline >= 0)
             {
-                line = Trim(buffer.AsSpan(start, newline));
-                if (line.Length > MaxLineBytes)
-                {
-                    // Whole in the buffer (at least a mebibyte, whatever the limit), but over the limit all the same.
-                    oversized = true;
-                    line = default;
-                }
-
-                Consume(newline + 1);
-                return true;
+                return Take(newline, newline + 1, out line, out oversized);
             }
 
             if (end - start > MaxLineBytes + 1)
@@ -86,15 +77,7 @@ public sealed class LineReader : IDisposable
             {
                 if (end > start)
                 {
-                    line = Trim(buffer.AsSpan(start, end - start));
-                    if (line.Length > MaxLineBytes)
-                    {
-                        oversized = true;
-                        line = default;
-                    }
-
-                    Consume(end - start);
-                    return true;
+                    return Take(end - start, end - start, out line, out oversized);
                 }
 
                 line = default;
@@ -106,6 +89,23 @@ public sealed class LineReader : IDisposable
     }
 
     public void Dispose() => stream.Dispose();
+
+    /// <summary>
+    /// Returns the line in the buffer's next <paramref name="length"/> bytes and consumes <paramref name="consumed"/>:
+    /// a line whole in the buffer (at least a mebibyte, whatever the limit) is still oversized when over the limit.
+    /// </summary>
+    private bool Take(int length, int consumed, out ReadOnlySpan<byte> line, out bool oversized)
+    {
+        line = Trim(buffer.AsSpan(start, length));
+        oversized = line.Length > MaxLineBytes;
+        if (oversized)
+        {
+            line = default;
+        }
+
+        Consume(consumed);
+        return true;
+    }
 
     private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> line) => line.Length > 0 && line[^1] == '\r' ? line[..^1] : line;
 

@@ -4,6 +4,7 @@ using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
 using StreamSegments.Core.Tests.Support;
+using static StreamSegments.Core.Tests.Support.EventLines;
 using StreamSegments.Core.Time;
 
 namespace StreamSegments.Core.Tests.Processing;
@@ -14,12 +15,6 @@ namespace StreamSegments.Core.Tests.Processing;
 /// </summary>
 public sealed class SameInstantTests
 {
-    private static string Order(string id, string at, decimal amount, string seller = "s1", string buyer = "b1") =>
-        $$"""{"type":"order-paid","eventId":"{{id}}","occurredAt":"{{at}}","buyerId":"{{buyer}}","sellerId":"{{seller}}","orderId":"o-{{id}}","amount":{{amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""";
-
-    private static string View(string id, string at, string category = "c1", string seller = "s1", string buyer = "b1") =>
-        $$"""{"type":"product-viewed","eventId":"{{id}}","occurredAt":"{{at}}","buyerId":"{{buyer}}","sellerId":"{{seller}}","productId":"p","categoryId":"{{category}}"}""";
-
     /// <summary>A second task over the same store and symbols, as a restart restores it: clock and timers from the state.</summary>
     private sealed class Restarted
     {
@@ -52,7 +47,7 @@ public sealed class SameInstantTests
     {
         var h = new TaskHarness();
         h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));                 // at the clock: waits
-        h.Send(View("e2", "2026-01-05T00:00:00.000Z"));                      // late, same pair
+        h.Send(Interaction("product-viewed", "e2", "2026-01-05T00:00:00.000Z"));                      // late, same pair
         h.Send(Order("e3", "2026-01-10T00:00:00.000Z", 10));                 // same millisecond as e1
         h.AdvanceTo("2026-01-11T00:00:00.000Z");
 
@@ -111,7 +106,7 @@ public sealed class SameInstantTests
             return h;
         }
 
-        var reused = View("e1", "2026-04-01T00:00:00.001Z");
+        var reused = Interaction("product-viewed", "e1", "2026-04-01T00:00:00.001Z");
         var end = EventTime.Parse("2026-04-02T00:00:00.000Z");
 
         var uninterrupted = Prefix();
@@ -135,9 +130,9 @@ public sealed class SameInstantTests
     public void An_event_at_an_instant_already_evaluated_by_AdvanceTo_is_still_evaluated()
     {
         var h = new TaskHarness();
-        h.Send("""{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-10T00:00:00.000Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":10}""");
+        h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));
         h.AdvanceTo("2026-01-10T00:00:00.000Z");
-        h.Send("""{"type":"order-paid","eventId":"e2","occurredAt":"2026-01-10T00:00:00.000Z","buyerId":"b1","sellerId":"s1","orderId":"o2","amount":10}""");
+        h.Send(Order("e2", "2026-01-10T00:00:00.000Z", 10));
         h.AdvanceTo("2026-01-11T00:00:00.000Z");
 
         Assert.Equal("returning", h.Sink.Segments[^1].To);

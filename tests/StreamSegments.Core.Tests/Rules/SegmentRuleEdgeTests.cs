@@ -2,18 +2,13 @@ using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
 using StreamSegments.Core.Tests.Support;
+using static StreamSegments.Core.Tests.Support.EventLines;
 
 namespace StreamSegments.Core.Tests.Rules;
 
 /// <summary>Every rule of shared/segment-rules.md at its edges, to the millisecond. Expected instants are worked out by hand.</summary>
 public class SegmentRuleEdgeTests
 {
-    private static string Order(string id, string at, decimal amount, string seller = "s1", string buyer = "b1", string? orderId = null, string? category = null) =>
-        $$"""{"type":"order-paid","eventId":"{{id}}","occurredAt":"{{at}}","buyerId":"{{buyer}}","sellerId":"{{seller}}","orderId":"{{orderId ?? "o-" + id}}","amount":{{amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}}{{(category is null ? "" : $$""","items":[{"productId":"p","categoryId":"{{category}}"}]""")}}}""";
-
-    private static string Interaction(string type, string id, string at, string category = "c1", string seller = "s1", string buyer = "b1") =>
-        $$"""{"type":"{{type}}","eventId":"{{id}}","occurredAt":"{{at}}","buyerId":"{{buyer}}","sellerId":"{{seller}}","productId":"p","categoryId":"{{category}}"}""";
-
     private static List<(string? From, string? To, string At)> Changes(TaskHarness h) =>
         h.Sink.Segments.Select(c => (c.From, c.To, c.EffectiveAt)).ToList();
 
