@@ -20,6 +20,8 @@ namespace StreamSegments.Kafka.Processing;
 /// </summary>
 public sealed partial class SegmentStreamProcessor : IDisposable
 {
+    private static readonly TimeSpan MinimumPoll = TimeSpan.FromMilliseconds(1);
+
     private readonly SegmentStreamOptions options;
     private readonly SegmentPolicy policy;
     private readonly StateStoreOptions stateOptions;
@@ -78,6 +80,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     public void Run(CancellationToken cancellationToken)
     {
         stopping = cancellationToken;
+        using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
         var partitionCount = CheckTopics();
         producer = new OutputProducer(options, bootstrapServers, logger);
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers)).Build();
@@ -96,7 +99,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             while (!cancellationToken.IsCancellationRequested)
             {
                 Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
-                Poll(TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
+                Poll(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
                 {
@@ -143,11 +146,19 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     }
 
     /// <summary>Takes what the consumer has (up to a batch), waiting at most <paramref name="wait"/> for the first record.</summary>
+    /// <remarks>
+    /// Never with a zero timeout. librdkafka runs the rebalance callbacks (a task's restore, the commit before a
+    /// revocation) inside this call, and counts the call as the application waiting on the client only when it has
+    /// a timeout (<c>rd_kafka_app_poll_start</c>). Inside a zero-timeout call the callback's time counts against
+    /// <c>max.poll.interval.ms</c>, so under load a restore longer than that (5 minutes by default) would get the
+    /// instance evicted from the group just as it finished, and its tasks restored again elsewhere. A millisecond
+    /// is waited only when the consumer has nothing to hand out.
+    /// </remarks>
     private void Poll(TimeSpan wait)
     {
         for (var i = 0; i < 1024; i++)
         {
-            var record = consumer!.Consume(i == 0 ? wait : TimeSpan.Zero);
+            var record = consumer!.Consume(i == 0 ? wait : MinimumPoll);
             if (record is null)
             {
                 return;

@@ -42,6 +42,7 @@ public sealed partial class ReplayRunner(
 
         try
         {
+            using var hold = StateDirectoryLock.Acquire(stateDirectory);
             var sellers = new SymbolTable();
             var categories = new SymbolTable();
             using var store = new FasterBuyerStateStore(Path.Combine(stateDirectory, "task-0"), stateOptions.Value, sellers, categories);

@@ -155,6 +155,38 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(("b-1", "s-1", "sleeping", "window-exit", "2026-08-30T12:09:00.000Z"), (last.Buyer, last.Seller, last.To, last.Cause, last.At));
     }
 
+    [Fact]
+    public void A_second_worker_on_a_state_directory_in_use_stops_at_start_with_the_reason_and_the_first_goes_on()
+    {
+        var first = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        string Order(int i) =>
+            $$"""{"type":"order-paid","eventId":"e-{{i}}","occurredAt":"{{first.AddMinutes(i).ToString("yyyy-MM-dd'T'HH':'mm':'ss'.'fff'Z'", System.Globalization.CultureInfo.InvariantCulture)}}","buyerId":"b-1","sellerId":"s-1","orderId":"o-{{i}}","amount":100}""";
+        scenario.Produce([Order(0)], first);
+        var wallClock = new StoppedClock(first.AddHours(1));
+        using var worker = scenario.StartWorker(wallClock: wallClock);
+        KafkaScenario.WaitUntilQuiet(worker.Processor, 1, () => worker.Failure is not null);
+        Assert.Null(worker.Failure);
+
+        using (var second = scenario.StartWorker(wallClock: wallClock))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (second.Failure is null && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+
+            var refused = Assert.IsType<InvalidOperationException>(second.Failure);
+            Assert.Contains(Path.GetFullPath(scenario.StateDirectory), refused.Message, StringComparison.Ordinal);
+            Assert.Equal(0, second.Processor.Counters.Restores);
+        }
+
+        scenario.Produce([Order(1)], first.AddMinutes(1));
+        KafkaScenario.WaitUntilQuiet(worker.Processor, 2, () => worker.Failure is not null);
+        worker.Stop();
+        Assert.Equal(2, worker.Processor.Counters.RecordsConsumed);
+        Assert.Equal(["new", "returning"], Changes().Select(c => c.To));
+    }
+
     public void Dispose() => scenario.Dispose();
 
     private List<(string Buyer, string Seller, string? From, string? To, string Cause, string At)> Changes() =>

@@ -3,8 +3,9 @@ using StreamSegments.Worker.Tests.Support;
 namespace StreamSegments.Worker.Tests.Replay;
 
 /// <summary>
-/// A state directory belongs to one input: a run resumed over an input that changed since it was checkpointed
-/// would apply lines at the wrong instants, so it is refused with the reason instead.
+/// A state directory belongs to one input and to one run at a time: a run resumed over an input that changed since
+/// it was checkpointed would apply lines at the wrong instants, and two runs would write one store; either is
+/// refused with the reason instead.
 /// </summary>
 public sealed class ReplayInputChangeTests : IDisposable
 {
@@ -38,6 +39,26 @@ public sealed class ReplayInputChangeTests : IDisposable
         File.AppendAllLines(input, lines[half..]);
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => replay.RunAsync(options));
         Assert.Contains("has grown since", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(changes, File.ReadAllLines(replay.Output("changes.jsonl")));
+    }
+
+    [Fact]
+    public async Task A_replay_refuses_a_state_directory_another_run_holds_and_leaves_its_outputs_alone()
+    {
+        var input = ReplayScenario.WriteInput(work, lines);
+        using var replay = new ReplayScenario(input, AsOf);
+        var options = replay.Options(stateDirectory: Path.Combine(replay.WorkDirectory, "state"));
+        await replay.RunAsync(options);
+        var changes = File.ReadAllLines(replay.Output("changes.jsonl"));
+
+        using (Storage.StateDirectoryLock.Acquire(options.StateDirectory!))
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => replay.RunAsync(options));
+            Assert.Contains("is in use by another running instance", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(changes, File.ReadAllLines(replay.Output("changes.jsonl")));
+        }
+
+        await replay.RunAsync(options);
         Assert.Equal(changes, File.ReadAllLines(replay.Output("changes.jsonl")));
     }
 

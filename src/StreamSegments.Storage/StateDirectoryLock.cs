@@ -1,0 +1,59 @@
+namespace StreamSegments.Storage;
+
+/// <summary>
+/// One process's exclusive hold on a state directory, for as long as it runs. Two instances sharing one (the
+/// default <c>state</c> directory, started twice from one working directory) would open the same tasks' FASTER
+/// logs, which assume a single writer, and checkpoint over each other: the damage shows days later, as a
+/// restore that brings back stale segments. The second instance is refused at start instead.
+/// </summary>
+/// <remarks>
+/// The hold is the operating system's lock on an open file (<see cref="FileShare.None"/>: <c>flock</c> on Linux),
+/// so it ends with the process however the process ends, SIGKILL included, and a stale lock file never blocks
+/// a restart. The file keeps the last holder's process id and machine, for the error message.
+/// </remarks>
+public sealed class StateDirectoryLock : IDisposable
+{
+    public const string FileName = ".lock";
+    private const string HolderFileName = ".lock-holder";
+
+    private readonly FileStream file;
+
+    private StateDirectoryLock(FileStream file) => this.file = file;
+
+    /// <summary>Takes the directory (creating it), or throws <see cref="InvalidOperationException"/> naming who holds it.</summary>
+    public static StateDirectoryLock Acquire(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var fullPath = Path.GetFullPath(directory);
+        Directory.CreateDirectory(fullPath);
+        FileStream file;
+        try
+        {
+            file = new FileStream(Path.Combine(fullPath, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException(
+                $"The state directory '{fullPath}' is in use by another running instance ({ReadHolder(fullPath) ?? "holder unknown"}). " +
+                "Give each instance its own state directory (State:Directory, --state-dir).", ex);
+        }
+
+        // Beside the lock file, not in it: another process cannot read a file this one has locked.
+        File.WriteAllText(Path.Combine(fullPath, HolderFileName), $"process {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.UtcNow:O}");
+        return new StateDirectoryLock(file);
+    }
+
+    public void Dispose() => file.Dispose();
+
+    private static string? ReadHolder(string fullPath)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(fullPath, HolderFileName));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}
