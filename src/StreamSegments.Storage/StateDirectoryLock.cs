@@ -1,3 +1,5 @@
+using StreamSegments.Core;
+
 namespace StreamSegments.Storage;
 
 /// <summary>
@@ -20,7 +22,7 @@ public sealed class StateDirectoryLock : IDisposable
 
     private StateDirectoryLock(FileStream file) => this.file = file;
 
-    /// <summary>Takes the directory (creating it), or throws <see cref="InvalidOperationException"/> naming who holds it.</summary>
+    /// <summary>Takes the directory (creating it), or throws <see cref="SetupException"/> naming who holds it.</summary>
     public static StateDirectoryLock Acquire(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -33,7 +35,7 @@ public sealed class StateDirectoryLock : IDisposable
         }
         catch (IOException ex)
         {
-            throw new InvalidOperationException(
+            throw new SetupException(
                 $"The state directory '{fullPath}' is in use by another running instance ({ReadHolder(fullPath) ?? "holder unknown"}). " +
                 "Give each instance its own state directory (State:Directory, --state-dir).", ex);
         }

@@ -1,8 +1,10 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StreamSegments.Core;
 using StreamSegments.Kafka.Broker;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Storage;
@@ -15,12 +17,24 @@ using StreamSegments.Worker.Telemetry;
 // One executable, several verbs; `run` is the default.
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+if (rest.Any(arg => arg is "--help" or "-h"))
+{
+    return Usage(Console.Out, 0);
+}
+
+// Ctrl-C and SIGTERM (a supervisor's stop) end every verb the same way: `run` commits and leaves the group, a
+// replay stops at a checkpoint, the broker and the demo close.
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true;
     cancellation.Cancel();
 };
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancellation.Cancel();
+});
 
 try
 {
@@ -31,7 +45,7 @@ try
         "broker" => await BrokerVerb.RunAsync(rest, cancellation.Token),
         "run" => await RunVerb.RunAsync(rest, cancellation.Token),
         "demo" => await DemoVerb.RunAsync(rest, cancellation.Token),
-        "help" or "--help" or "-h" => Usage(Console.Out, 0),
+        "help" => Usage(Console.Out, 0),
         _ => Usage(Console.Error, 2, $"unknown verb '{verb}'"),
     };
 }
@@ -44,10 +58,28 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync($"streamsegments {verb}: invalid options: {string.Join("; ", ex.Failures)}");
     return 2;
 }
+catch (SetupException ex)
+{
+    // Restarting unchanged cannot help (topics, state directory, a replay's state directory): not exit code 1.
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: {ex.Message}");
+    return 2;
+}
+catch (InvalidOperationException ex) when (ex.InnerException is FormatException or OverflowException or ArgumentException
+    && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: invalid options: {ex.Message} {ex.InnerException.Message}");
+    return 2;
+}
 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
 {
     await Console.Error.WriteLineAsync($"streamsegments {verb}: cancelled");
     return 130;
+}
+catch (Exception ex) when (ex is not OperationCanceledException)
+{
+    // Not an unhandled-exception abort (exit 134 and a core dump under some supervisors): the reason, and exit 1.
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: {ex.Message}{Environment.NewLine}{ex}");
+    return 1;
 }
 
 static int Usage(TextWriter output, int exitCode, string? error = null)
@@ -154,6 +186,12 @@ internal static class RunVerb
             }
 
             embeddedState = Path.Combine(Path.GetTempPath(), $"streamsegments-embedded-{Guid.NewGuid():N}");
+            if (builder.Configuration["State:Directory"] is { } configured && configured != new StateStoreOptions().Directory)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"run: State:Directory '{configured}' is not used with the embedded broker (its topics live in memory, so old state would not match them); state goes to {embeddedState}");
+            }
+
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(StringComparer.Ordinal)
             {
                 ["Kafka:BootstrapServers"] = broker.BootstrapServers,

@@ -1,3 +1,4 @@
+using StreamSegments.Core;
 namespace StreamSegments.Storage.Tests;
 
 public sealed class StateDirectoryLockTests : IDisposable
@@ -12,13 +13,13 @@ public sealed class StateDirectoryLockTests : IDisposable
         var first = StateDirectoryLock.Acquire(directory);
 
         var viaOtherPath = Path.Combine(directory, "..", Path.GetFileName(directory));
-        var refused = Assert.Throws<InvalidOperationException>(() => StateDirectoryLock.Acquire(viaOtherPath));
+        var refused = Assert.Throws<SetupException>(() => StateDirectoryLock.Acquire(viaOtherPath));
         Assert.Contains($"'{Path.GetFullPath(directory)}'", refused.Message, StringComparison.Ordinal);
         Assert.Contains($"process {Environment.ProcessId} on {Environment.MachineName}", refused.Message, StringComparison.Ordinal);
 
         first.Dispose();
         using var second = StateDirectoryLock.Acquire(viaOtherPath);
-        Assert.Throws<InvalidOperationException>(() => StateDirectoryLock.Acquire(directory));
+        Assert.Throws<SetupException>(() => StateDirectoryLock.Acquire(directory));
     }
 
     [Fact]
@@ -28,6 +29,6 @@ public sealed class StateDirectoryLockTests : IDisposable
         File.WriteAllText(Path.Combine(directory, StateDirectoryLock.FileName), "left by a killed process");
 
         using var hold = StateDirectoryLock.Acquire(directory);
-        Assert.Throws<InvalidOperationException>(() => StateDirectoryLock.Acquire(directory));
+        Assert.Throws<SetupException>(() => StateDirectoryLock.Acquire(directory));
     }
 }

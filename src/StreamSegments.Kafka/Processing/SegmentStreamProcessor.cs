@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using StreamSegments.Core;
 using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.State;
@@ -774,13 +775,13 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var missing = options.Topics.All.Where(t => !counts.ContainsKey(t)).ToList();
         if (missing.Count > 0)
         {
-            throw new InvalidOperationException($"Missing topics on {bootstrapServers}: {string.Join(", ", missing)} (create them first; see docker-compose.kafka.yml).");
+            throw new SetupException($"Missing topics on {bootstrapServers}: {string.Join(", ", missing)} (create them first; see docker-compose.kafka.yml).");
         }
 
         var coPartitioned = options.Topics.Inputs.Append(options.Topics.Changelog).Select(t => (Topic: t, Partitions: counts[t])).ToList();
         if (coPartitioned.Select(t => t.Partitions).Distinct().Count() != 1)
         {
-            throw new InvalidOperationException(
+            throw new SetupException(
                 "The input topics and the changelog must have the same partition count (tasks = partitions): " +
                 string.Join(", ", coPartitioned.Select(t => $"{t.Topic}={t.Partitions}")));
         }

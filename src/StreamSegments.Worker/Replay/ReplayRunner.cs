@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StreamSegments.Core;
 using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
@@ -72,7 +73,7 @@ public sealed partial class ReplayRunner(
                 EventParser.MaxEventBytes, resume?.InputOffset ?? 0, resume?.Line ?? 0);
             if (resume?.InputHash is { } replayed && replayed != HashText(reader.ConsumedHash))
             {
-                throw new InvalidOperationException(
+                throw new SetupException(
                     $"The first {resume.InputOffset} bytes of '{options.Input}' are not those the checkpoint was taken over; the input was changed since. Use a fresh --state-dir.");
             }
 
@@ -175,7 +176,7 @@ public sealed partial class ReplayRunner(
         var input = Path.GetFullPath(options.Input);
         if (checkpoint.Input != input || checkpoint.AsOf != options.AsOf || checkpoint.Policy != PolicyText(policy))
         {
-            throw new InvalidOperationException(
+            throw new SetupException(
                 $"The state directory holds a replay of '{checkpoint.Input}' as of {checkpoint.AsOf} with another policy or input; " +
                 "use a fresh --state-dir for a different replay.");
         }
@@ -183,12 +184,12 @@ public sealed partial class ReplayRunner(
         var length = new FileInfo(input).Length;
         if (length < checkpoint.InputOffset)
         {
-            throw new InvalidOperationException($"'{input}' is shorter than the checkpoint's position {checkpoint.InputOffset}; it was changed since.");
+            throw new SetupException($"'{input}' is shorter than the checkpoint's position {checkpoint.InputOffset}; it was changed since.");
         }
 
         if (checkpoint.Completed && length > checkpoint.InputOffset)
         {
-            throw new InvalidOperationException(
+            throw new SetupException(
                 $"The replay in this state directory finished at byte {checkpoint.InputOffset} of '{input}', which has grown since: " +
                 "its new lines would be applied after the clock reached as-of. Use a fresh --state-dir.");
         }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StreamSegments.Core;
 using StreamSegments.Core.Policy;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Telemetry;
@@ -43,6 +44,14 @@ public sealed partial class SegmentWorkerService(
                 {
                     processor.Run(stoppingToken);
                 }
+                catch (SetupException ex)
+                {
+                    // Missing topics, unequal partition counts, a state directory in use: a restart would fail alike.
+                    LogRefused(ex.Message);
+                    Volatile.Write(ref failed, true);
+                    Environment.ExitCode = 2;
+                    lifetime.StopApplication();
+                }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogFailed(ex);
@@ -62,4 +71,7 @@ public sealed partial class SegmentWorkerService(
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The worker stopped on an error; restart it to restore from the changelog")]
     private partial void LogFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The worker cannot start as configured (a restart will not help): {Reason}")]
+    private partial void LogRefused(string reason);
 }

@@ -64,7 +64,8 @@ internal static class WorkerTelemetry
             openTelemetry.UseOtlpExporter();
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(options.Host), options.Port));
+        // An unparseable host is reported by the options' validation at start, with the key's name.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.TryParse(options.Host, out var host) ? host : IPAddress.Any, options.Port));
     }
 
     /// <summary><c>/health/live</c>, <c>/health/ready</c> (200 or 503) and <c>/metrics</c> (Prometheus text format).</summary>

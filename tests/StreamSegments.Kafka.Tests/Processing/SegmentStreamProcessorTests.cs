@@ -1,3 +1,4 @@
+using StreamSegments.Core;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Tests.Support;
@@ -175,7 +176,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
                 Thread.Sleep(20);
             }
 
-            var refused = Assert.IsType<InvalidOperationException>(second.Failure);
+            var refused = Assert.IsType<SetupException>(second.Failure);
             Assert.Contains(Path.GetFullPath(scenario.StateDirectory), refused.Message, StringComparison.Ordinal);
             Assert.Equal(0, second.Processor.Counters.Restores);
         }

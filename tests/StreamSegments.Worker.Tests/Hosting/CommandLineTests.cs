@@ -26,6 +26,56 @@ public class CommandLineTests
         Assert.Contains("does not exist", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("replay", "-h")]
+    [InlineData("run", "--bootstrap-servers", "x:1", "--help")]
+    public async Task Help_anywhere_prints_the_usage_with_exit_code_0(params string[] args)
+    {
+        var (exit, output, _) = await RunAsync(args);
+
+        Assert.Equal(0, exit);
+        Assert.StartsWith("usage: StreamSegments.Worker <verb> [options]", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_is_an_invalid_option_with_exit_code_2()
+    {
+        var (exit, _, error) = await RunAsync(
+            "replay", "--input", "x.jsonl", "--as-of", "2026-01-01T00:00:00Z", "--snapshot", "s", "--changes", "c",
+            "--category-changes", "cc", "--checkpoint-every", "abc");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("invalid options: Failed to convert configuration value 'abc' at 'Replay:CheckpointEvery'", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_replay_refused_by_its_state_directory_says_why_with_exit_code_2()
+    {
+        var work = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(work);
+        try
+        {
+            var input = Path.Combine(work, "in.jsonl");
+            await File.WriteAllTextAsync(input, """{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":5}""" + "\n");
+            string[] common = ["replay", "--input", input, "--as-of", "2026-03-01T00:00:00.000Z", "--snapshot", Path.Combine(work, "s"),
+                "--changes", Path.Combine(work, "c"), "--category-changes", Path.Combine(work, "cc"), "--state-dir", Path.Combine(work, "state")];
+            var (first, _, firstError) = await RunAsync(common);
+            Assert.True(first == 0, firstError);
+
+            var (exit, _, error) = await RunAsync([.. common, "--Policy:WindowDays", "30"]);
+
+            Assert.Equal(2, exit);
+            Assert.Contains("streamsegments replay: The state directory holds a replay of", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_policy_setting_on_the_command_line_changes_the_rules()
     {
@@ -53,11 +103,7 @@ public class CommandLineTests
     [Fact]
     public async Task The_broker_verb_serves_the_products_topics_on_the_requested_port()
     {
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-
+        var port = FreePort();
         using var process = Process.Start(Info("broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "3"))!;
         try
         {
@@ -69,12 +115,64 @@ public class CommandLineTests
             Assert.Equal(3, topics["orders.paid"]);
             Assert.Equal(3, topics["segments.state-changelog"]);
             Assert.Equal(8, topics.Count);
+
+            // A supervisor's stop (SIGTERM) ends it cleanly, as Ctrl-C does.
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, process.ExitCode);
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
         }
+    }
+
+    [Fact]
+    public async Task A_worker_whose_topics_are_missing_stops_with_exit_code_2_and_the_reason_not_a_restart_hint()
+    {
+        var port = FreePort();
+        using var broker = Process.Start(Info("broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "1"))!;
+        var state = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}");
+        try
+        {
+            await broker.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            var (exit, output, error) = await RunAsync(
+                "run", "--bootstrap-servers", $"127.0.0.1:{port}", "--state-dir", state, "--http-port", "0",
+                "--Kafka:Topics:PerSegment:regular-top", "sellers.top-buyers").WaitAsync(TimeSpan.FromMinutes(2));
+
+            Assert.Equal(2, exit);
+            var log = output + error;
+            Assert.Contains("cannot start as configured", log, StringComparison.Ordinal);
+            Assert.Contains("Missing topics on 127.0.0.1:" + port + ": sellers.top-buyers", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("restart it", log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            broker.Kill(entireProcessTree: true);
+            await broker.WaitForExitAsync();
+            if (Directory.Exists(state))
+            {
+                Directory.Delete(state, recursive: true);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
     }
 
     private static ProcessStartInfo Info(params string[] args)

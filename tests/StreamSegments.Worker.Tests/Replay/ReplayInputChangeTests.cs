@@ -1,3 +1,4 @@
+using StreamSegments.Core;
 using StreamSegments.Worker.Tests.Support;
 
 namespace StreamSegments.Worker.Tests.Replay;
@@ -37,7 +38,7 @@ public sealed class ReplayInputChangeTests : IDisposable
 
         // A log file that grew: its new lines would be applied after the clock reached as-of.
         File.AppendAllLines(input, lines[half..]);
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => replay.RunAsync(options));
+        var refused = await Assert.ThrowsAsync<SetupException>(() => replay.RunAsync(options));
         Assert.Contains("has grown since", refused.Message, StringComparison.Ordinal);
         Assert.Equal(changes, File.ReadAllLines(replay.Output("changes.jsonl")));
     }
@@ -53,7 +54,7 @@ public sealed class ReplayInputChangeTests : IDisposable
 
         using (Storage.StateDirectoryLock.Acquire(options.StateDirectory!))
         {
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => replay.RunAsync(options));
+            var refused = await Assert.ThrowsAsync<SetupException>(() => replay.RunAsync(options));
             Assert.Contains("is in use by another running instance", refused.Message, StringComparison.Ordinal);
             Assert.Equal(changes, File.ReadAllLines(replay.Output("changes.jsonl")));
         }
@@ -76,7 +77,7 @@ public sealed class ReplayInputChangeTests : IDisposable
         bytes[digit]++;
         File.WriteAllBytes(input, bytes);
 
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => replay.RunAsync(options));
+        var refused = await Assert.ThrowsAsync<SetupException>(() => replay.RunAsync(options));
         Assert.Contains("not those the checkpoint was taken over", refused.Message, StringComparison.Ordinal);
     }
 }
