@@ -24,7 +24,8 @@ public enum ApplyOutcome : byte
 /// queues its buyer for that instant, like a rule boundary; both fire, in (instant, buyer id) order, before the
 /// first record of a later instant is applied (or when the clock is moved past it). Two orders in one
 /// millisecond give one change, and a window exit and a new order in the same millisecond give none. A late
-/// record (older than the clock) is evaluated at once, at the clock.
+/// record (older than the clock) is stamped with the clock: it joins the evaluation of the clock's instant, so
+/// however many late records arrive there, a pair changes at most once per instant.
 /// </remarks>
 public sealed class SegmentTask
 {
@@ -68,8 +69,8 @@ public sealed class SegmentTask
 
     public ApplyOutcome Apply(BuyerEvent e)
     {
-        // A late record (older than the clock) still counts, evaluated at once at the clock: nothing is lost, and
-        // no change is ever stamped before one already published. An event at the clock waits for its instant to pass.
+        // A late record (older than the clock) still counts, stamped with the clock: nothing is lost, and no change is
+        // ever stamped before one already published. Either waits for the clock's instant to pass.
         var late = e.OccurredAt < Clock.Now;
         AdvanceClockTo(e.OccurredAt);
         var now = Clock.Now;
@@ -114,10 +115,6 @@ public sealed class SegmentTask
                 }
 
                 pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
-                if (late && !HasEventAt(pair, now))
-                {
-                    EvaluatePair(pair, now, ChangeCause.Event);
-                }
             }
         }
         else
@@ -127,35 +124,25 @@ public sealed class SegmentTask
             if (e.Kind.IsInteraction())
             {
                 Learn(e.Seller, e.Category);
-                var pair = buyer.GetOrAddPair(e.Seller);
-                pair.RecordInteraction(e.OccurredAt);
+                buyer.GetOrAddPair(e.Seller).RecordInteraction(e.OccurredAt);
                 ref var interest = ref buyer.GetOrAddCategory(e.Category);
-                var interestWaits = interest.LastInteraction == now;
                 interest.LastInteraction = Math.Max(interest.LastInteraction, e.OccurredAt);
-
-                // What already waits for the clock's instant (an event there) is evaluated then, this late one with it.
-                if (late && !HasEventAt(pair, now))
-                {
-                    EvaluatePair(pair, now, ChangeCause.Event);
-                }
-
-                if (late && !interestWaits)
-                {
-                    EvaluateCategory(ref interest, now, ChangeCause.Event);
-                }
             }
         }
 
+        var counted = outcome == ApplyOutcome.Applied && (e.Kind == EventKind.OrderPaid || e.Kind.IsInteraction());
         if (outcome == ApplyOutcome.Applied)
         {
             Counters.EventsApplied++;
-            if (!late && (e.Kind == EventKind.OrderPaid || e.Kind.IsInteraction()))
-            {
-                Timers.Schedule(buyer.BuyerId, now);
-            }
         }
 
-        Finish(now);
+        if (counted && !late)
+        {
+            // Recognised at its instant by the event itself (HasEventAt), after a restore too.
+            Timers.Schedule(buyer.BuyerId, now);
+        }
+
+        Finish(now, lateAtNow: counted && late);
         return outcome;
     }
 
@@ -195,8 +182,13 @@ public sealed class SegmentTask
             return;
         }
 
-        // What has an event at the clock waits for its own evaluation (queued again by the restore): it is that
-        // event's change, and the rest of its millisecond may still come.
+        // What has an event at the clock, or a late record stamped with it, waits for its own evaluation (queued
+        // again by the restore): it is that event's change, and the rest of its millisecond may still come.
+        if (buyer.ScheduledTimer == now)
+        {
+            return;
+        }
+
         Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange, exceptEventsAtNow: true));
     }
 
@@ -215,7 +207,7 @@ public sealed class SegmentTask
             return;
         }
 
-        if (NextDue(state, now - 1) == now || HasEventAt(state, now))
+        if (NextDue(state, now - 1) == now || HasEventAt(state, now) || state.ScheduledTimer == now)
         {
             Timers.Schedule(state.BuyerId, now);
         }
@@ -243,16 +235,9 @@ public sealed class SegmentTask
             }
 
             var boundary = NextDue(buyer, due - 1) == due;
-            if (!boundary && !HasEventAt(buyer, due))
+            if (!boundary && !HasEventAt(buyer, due) && buyer.ScheduledTimer != due)
             {
-                // The buyer's queued entry, which its boundary has moved past since (Finish keeps the earlier entry
-                // instead of adding one per event): queue the boundary that is now the next. The record keeps the
-                // old instant; that only costs a later event one push that may prove redundant.
-                if (buyer.ScheduledTimer == due && NextDue(buyer, due) is var next && next != EventTime.None)
-                {
-                    Timers.Schedule(buyerId, next);
-                }
-
+                // A copy of an entry superseded since.
                 continue;
             }
 
@@ -261,7 +246,11 @@ public sealed class SegmentTask
                 Counters.TimersFired++;
             }
 
-            // A boundary that changed nothing (one of five orders leaving the window) needs no write.
+            // With neither a boundary nor an event here, the entry is the one the buyer's record names: a late record
+            // applied at this instant (Finish), or the entry of a boundary that has moved later since (Finish keeps
+            // the earlier entry instead of adding one per event), whose evaluation changes nothing. Either way Finish
+            // then queues the boundary that is now the next. A boundary that changed nothing (one of five orders
+            // leaving the window) needs no write.
             Finish(due, mustWrite: EvaluateAll(due, cause: null));
         }
     }
@@ -285,10 +274,9 @@ public sealed class SegmentTask
 
         foreach (ref var interest in buyer.Categories)
         {
-            var eventNow = interest.LastInteraction == now;
-            if (!(exceptEventsAtNow && eventNow))
+            if (!(exceptEventsAtNow && interest.LastInteraction == now))
             {
-                changed |= EvaluateCategory(ref interest, now, cause ?? (eventNow ? ChangeCause.Event : ChangeCause.WindowExit));
+                changed |= EvaluateCategory(ref interest, now, cause);
             }
         }
 
@@ -350,7 +338,9 @@ public sealed class SegmentTask
             From = pair.Published,
             To = evaluation.Segment,
             EffectiveAt = now,
-            Cause = cause ?? SegmentRules.BoundaryAt(pair, now, policy),
+
+            // Without an event at this instant, a boundary here or else a late record stamped with the clock.
+            Cause = cause ?? (SegmentRules.NextBoundary(pair, now - 1, policy) == now ? SegmentRules.BoundaryAt(pair, now, policy) : ChangeCause.Event),
             Measures = evaluation,
         };
         pair.Published = evaluation.Segment;
@@ -359,13 +349,16 @@ public sealed class SegmentTask
         return true;
     }
 
-    private bool EvaluateCategory(ref CategoryInterest interest, long now, ChangeCause cause)
+    private bool EvaluateCategory(ref CategoryInterest interest, long now, ChangeCause? cause)
     {
         var interested = SegmentRules.IsInterested(interest, now, policy);
         if (interested == interest.Published)
         {
             return false;
         }
+
+        // Only an interaction (at this instant, or late) makes a buyer interested, and only time makes one leave.
+        cause ??= interested ? ChangeCause.Event : ChangeCause.WindowExit;
 
         interest.Published = interested;
         Counters.CategoryInterestChanges++;
@@ -375,7 +368,7 @@ public sealed class SegmentTask
             BuyerId = buyer.BuyerId,
             Entered = interested,
             EffectiveAt = now,
-            Cause = cause,
+            Cause = cause.Value,
         });
         return true;
     }
@@ -400,8 +393,13 @@ public sealed class SegmentTask
         }
     }
 
-    /// <summary>Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back.</summary>
-    private void Finish(long now, bool mustWrite = true)
+    /// <summary>
+    /// Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back. After a late record
+    /// (<paramref name="lateAtNow"/>), the buyer is queued at the clock's instant instead, to be evaluated once with
+    /// the rest of that instant; the record names the instant (<see cref="BuyerState.ScheduledTimer"/>), so a
+    /// restore queues it again, and that evaluation queues the next boundary.
+    /// </summary>
+    private void Finish(long now, bool mustWrite = true, bool lateAtNow = false)
     {
         var dropped = buyer.Prune(now, policy);
         if (buyer.IsEmpty)
@@ -419,8 +417,15 @@ public sealed class SegmentTask
         // queued entry (or none is queued). When it moved later, as most events move it (a view pushes its window
         // exit on), the queued entry stays and reschedules when it pops; a push per event would keep an entry per
         // event of the last window in the queue, each costing a load when it pops.
-        var next = NextDue(buyer, now);
-        if (next != EventTime.None && (buyer.ScheduledTimer <= now || next < buyer.ScheduledTimer))
+        if (lateAtNow)
+        {
+            if (buyer.ScheduledTimer != now)
+            {
+                buyer.ScheduledTimer = now;
+                Timers.Schedule(buyer.BuyerId, now);
+            }
+        }
+        else if (NextDue(buyer, now) is var next && next != EventTime.None && (buyer.ScheduledTimer <= now || next < buyer.ScheduledTimer))
         {
             buyer.ScheduledTimer = next;
             Timers.Schedule(buyer.BuyerId, next);

@@ -62,7 +62,7 @@ public sealed partial class ReplayRunner(
                 store.RestoreInto(task);
                 if (logger.IsEnabled(LogLevel.Information))
                 {
-                    LogResumed(resume.Line, EventTime.ToDateTimeOffset(resume.Clock), task.Timers.Count);
+                    LogResumed(resume.Line, ClockText(resume.Clock), task.Timers.Count);
                 }
             }
 
@@ -127,7 +127,7 @@ public sealed partial class ReplayRunner(
                 if (stopwatch.Elapsed >= nextProgress && logger.IsEnabled(LogLevel.Information))
                 {
                     nextProgress = stopwatch.Elapsed + ProgressInterval;
-                    LogProgress(counters.Lines, EventTime.ToDateTimeOffset(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
+                    LogProgress(counters.Lines, ClockText(task.Clock.Now), (long)((counters.Lines - linesAtStart) / stopwatch.Elapsed.TotalSeconds));
                 }
             }
 
@@ -253,15 +253,18 @@ public sealed partial class ReplayRunner(
         rejects.EndLine();
     }
 
+    // RFC 3339, like every instant the replay writes; "none" before the first event (a file of invalid lines so far).
+    private static string ClockText(long clock) => clock == EventTime.None ? "none" : EventTime.Format(clock);
+
     private static string HashText(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string PolicyText(SegmentPolicy policy) => JsonSerializer.Serialize(policy, ReplayJsonContext.Default.SegmentPolicy);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resumed replay at line {Line}, clock {Clock}, {Timers} timers restored")]
-    private partial void LogResumed(long line, DateTimeOffset clock, int timers);
+    private partial void LogResumed(long line, string clock, int timers);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replayed {Lines} lines, clock {Clock}, {Rate} lines/s")]
-    private partial void LogProgress(long lines, DateTimeOffset clock, long rate);
+    private partial void LogProgress(long lines, string clock, long rate);
 
     private enum LineOutcome : byte
     {

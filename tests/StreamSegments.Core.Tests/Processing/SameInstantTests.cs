@@ -58,6 +58,72 @@ public sealed class SameInstantTests
     }
 
     [Fact]
+    public void Late_records_stamped_with_one_instant_give_one_change_per_pair_caused_by_an_event()
+    {
+        // Found by review: three orders, two of them late, published new, returning and regular-risky at 01-11.
+        var h = new TaskHarness();
+        h.Send(Interaction("product-viewed", "e0", "2026-01-11T00:00:00.000Z", buyer: "b0", seller: "s9", category: "c9"));
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
+        h.Send(Order("e2", "2026-01-02T00:00:00.000Z", 10));
+        h.Send(Interaction("product-viewed", "e3", "2026-01-03T00:00:00.000Z", category: "c1"));
+        Assert.DoesNotContain(h.Sink.Segments, c => c.BuyerId == "b1");
+
+        h.Send(Order("e4", "2026-01-11T00:00:00.000Z", 10));
+        h.AdvanceTo("2026-01-21T00:00:00.000Z");
+
+        Assert.Equal(
+            [(null, "regular-risky", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
+            h.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+        Assert.Equal(
+            [("c1", "entered", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
+            h.Sink.Interests.Where(c => c.BuyerId == "b1").Select(c => (c.CategoryId, c.Change, c.EffectiveAt, c.Cause)).ToList());
+    }
+
+    [Fact]
+    public void A_late_record_waiting_at_the_clock_survives_a_restart()
+    {
+        static TaskHarness Prefix()
+        {
+            var h = new TaskHarness();
+            h.Send(Interaction("product-viewed", "e0", "2026-01-11T00:00:00.000Z", buyer: "b0", seller: "s9", category: "c9"));
+            h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
+            return h;
+        }
+
+        var uninterrupted = Prefix();
+        uninterrupted.Send(Order("e2", "2026-01-02T00:00:00.000Z", 10));
+        uninterrupted.AdvanceTo("2026-01-21T00:00:00.000Z");
+
+        var before = Prefix();
+        var resumed = new Restarted(before, before.Policy);
+        resumed.Send(Order("e2", "2026-01-02T00:00:00.000Z", 10));
+        resumed.Task.AdvanceTo(EventTime.Parse("2026-01-21T00:00:00.000Z"));
+
+        Assert.Equal(
+            [(null, "returning", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
+            uninterrupted.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+        Assert.DoesNotContain(before.Sink.Segments, c => c.BuyerId == "b1");
+        Assert.Equal(
+            uninterrupted.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)),
+            resumed.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)));
+    }
+
+    [Fact]
+    public void A_late_record_alone_at_the_clock_is_evaluated_after_a_restart_too()
+    {
+        var h = new TaskHarness();
+        h.Send(Interaction("product-viewed", "e0", "2026-01-11T00:00:00.000Z", buyer: "b0", seller: "s9", category: "c9"));
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
+
+        var r = new Restarted(h, h.Policy);
+        r.Task.AdvanceTo(EventTime.Parse("2026-01-21T00:00:00.000Z"));
+
+        Assert.Equal(
+            [(null, "new", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
+            r.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+    }
+
+    [Fact]
     public void A_restart_between_two_orders_of_one_millisecond_still_gives_one_change()
     {
         var h = new TaskHarness();

@@ -8,7 +8,7 @@ namespace StreamSegments.Core.Tests.Support;
 public sealed record RecordedSegmentChange(
     string SellerId, string BuyerId, string? From, string? To, string EffectiveAt, ChangeCause Cause, string? Rfm, int Orders, decimal Amount);
 
-public sealed record RecordedInterestChange(string CategoryId, string BuyerId, string Change, string EffectiveAt);
+public sealed record RecordedInterestChange(string CategoryId, string BuyerId, string Change, string EffectiveAt, ChangeCause Cause);
 
 /// <summary>Collects a task's changes as plain records, with the wire names and times the outputs use.</summary>
 public sealed class RecordingSink : IChangeSink
@@ -32,5 +32,6 @@ public sealed class RecordingSink : IChangeSink
         Encoding.UTF8.GetString(change.CategoryId),
         Encoding.UTF8.GetString(change.BuyerId),
         change.Entered ? "entered" : "left",
-        EventTime.Format(change.EffectiveAt)));
+        EventTime.Format(change.EffectiveAt),
+        change.Cause));
 }
