@@ -41,7 +41,7 @@ try
     return verb switch
     {
         "replay" => await ReplayVerb.RunAsync(rest, cancellation.Token),
-        "generate" => await GenerateVerb.RunAsync(rest),
+        "generate" => await GenerateVerb.RunAsync(rest, cancellation.Token),
         "broker" => await BrokerVerb.RunAsync(rest, cancellation.Token),
         "run" => await RunVerb.RunAsync(rest, cancellation.Token),
         "demo" => await DemoVerb.RunAsync(rest, cancellation.Token),
@@ -307,7 +307,7 @@ internal static class GenerateVerb
         ["--invalid-rate"] = "Generate:InvalidRate",
     };
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var builder = VerbHost.CreateBuilder(args, Switches);
         builder.Services.AddValidatedOptions<StreamSegments.Worker.Generate.GeneratorOptions>(StreamSegments.Worker.Generate.GeneratorOptions.SectionName);
@@ -315,7 +315,7 @@ internal static class GenerateVerb
         var options = host.Services.GetRequiredService<IOptions<StreamSegments.Worker.Generate.GeneratorOptions>>().Value;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         await using var output = options.Output == "-" ? Console.OpenStandardOutput() : File.Create(options.Output);
-        var last = StreamSegments.Worker.Generate.TrafficGenerator.Write(output, options);
+        var last = StreamSegments.Worker.Generate.TrafficGenerator.Write(output, options, cancellationToken);
         await Console.Error.WriteLineAsync(
             $"generate: {options.Events} events, {options.Buyers} buyers, {options.Sellers} sellers, last event at " +
             $"{last.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}, {stopwatch.Elapsed.TotalSeconds:F1} s");

@@ -115,6 +115,7 @@ public sealed class SegmentTask
                 }
 
                 pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
+                pair.LatePending |= late;
             }
         }
         else
@@ -124,25 +125,26 @@ public sealed class SegmentTask
             if (e.Kind.IsInteraction())
             {
                 Learn(e.Seller, e.Category);
-                buyer.GetOrAddPair(e.Seller).RecordInteraction(e.OccurredAt);
+                var pair = buyer.GetOrAddPair(e.Seller);
+                pair.RecordInteraction(e.OccurredAt);
+                pair.LatePending |= late;
                 ref var interest = ref buyer.GetOrAddCategory(e.Category);
                 interest.LastInteraction = Math.Max(interest.LastInteraction, e.OccurredAt);
+                interest.LatePending |= late;
             }
         }
 
-        var counted = outcome == ApplyOutcome.Applied && (e.Kind == EventKind.OrderPaid || e.Kind.IsInteraction());
         if (outcome == ApplyOutcome.Applied)
         {
             Counters.EventsApplied++;
+            if (e.Kind == EventKind.OrderPaid || e.Kind.IsInteraction())
+            {
+                // Recognised at its instant by the event itself, or by the late flag (HasEventAt), after a restore too.
+                Timers.Schedule(buyer.BuyerId, now);
+            }
         }
 
-        if (counted && !late)
-        {
-            // Recognised at its instant by the event itself (HasEventAt), after a restore too.
-            Timers.Schedule(buyer.BuyerId, now);
-        }
-
-        Finish(now, lateAtNow: counted && late);
+        Finish(now);
         return outcome;
     }
 
@@ -184,11 +186,6 @@ public sealed class SegmentTask
 
         // What has an event at the clock, or a late record stamped with it, waits for its own evaluation (queued
         // again by the restore): it is that event's change, and the rest of its millisecond may still come.
-        if (buyer.ScheduledTimer == now)
-        {
-            return;
-        }
-
         Finish(now, mustWrite: EvaluateAll(now, ChangeCause.PolicyChange, exceptEventsAtNow: true));
     }
 
@@ -207,7 +204,7 @@ public sealed class SegmentTask
             return;
         }
 
-        if (NextDue(state, now - 1) == now || HasEventAt(state, now) || state.ScheduledTimer == now)
+        if (NextDue(state, now - 1) == now || HasEventAt(state, now))
         {
             Timers.Schedule(state.BuyerId, now);
         }
@@ -235,9 +232,16 @@ public sealed class SegmentTask
             }
 
             var boundary = NextDue(buyer, due - 1) == due;
-            if (!boundary && !HasEventAt(buyer, due) && buyer.ScheduledTimer != due)
+            if (!boundary && !HasEventAt(buyer, due))
             {
-                // A copy of an entry superseded since.
+                // The buyer's queued entry, which its boundary has moved past since (Finish keeps the earlier entry
+                // instead of adding one per event): queue the boundary that is now the next. The record keeps the
+                // old instant; that only costs a later event one push that may prove redundant.
+                if (buyer.ScheduledTimer == due && NextDue(buyer, due) is var next && next != EventTime.None)
+                {
+                    Timers.Schedule(buyerId, next);
+                }
+
                 continue;
             }
 
@@ -246,11 +250,7 @@ public sealed class SegmentTask
                 Counters.TimersFired++;
             }
 
-            // With neither a boundary nor an event here, the entry is the one the buyer's record names: a late record
-            // applied at this instant (Finish), or the entry of a boundary that has moved later since (Finish keeps
-            // the earlier entry instead of adding one per event), whose evaluation changes nothing. Either way Finish
-            // then queues the boundary that is now the next. A boundary that changed nothing (one of five orders
-            // leaving the window) needs no write.
+            // A boundary that changed nothing (one of five orders leaving the window) needs no write.
             Finish(due, mustWrite: EvaluateAll(due, cause: null));
         }
     }
@@ -268,14 +268,19 @@ public sealed class SegmentTask
             var eventNow = HasEventAt(pair, now);
             if (!(exceptEventsAtNow && eventNow))
             {
+                // A cleared late flag must be written too, or a restore would take the pair as waiting still.
+                changed |= pair.LatePending;
+                pair.LatePending = false;
                 changed |= EvaluatePair(pair, now, cause ?? (eventNow ? ChangeCause.Event : null));
             }
         }
 
         foreach (ref var interest in buyer.Categories)
         {
-            if (!(exceptEventsAtNow && interest.LastInteraction == now))
+            if (!(exceptEventsAtNow && HasEventAt(interest, now)))
             {
+                changed |= interest.LatePending;
+                interest.LatePending = false;
                 changed |= EvaluateCategory(ref interest, now, cause);
             }
         }
@@ -296,7 +301,7 @@ public sealed class SegmentTask
 
         foreach (ref readonly var interest in state.Categories)
         {
-            if (interest.LastInteraction == instant)
+            if (HasEventAt(interest, instant))
             {
                 return true;
             }
@@ -305,9 +310,13 @@ public sealed class SegmentTask
         return false;
     }
 
+    /// <summary>
+    /// An event at <paramref name="instant"/>, or a late record stamped with it: the flag is set only at the clock's
+    /// instant and cleared by the evaluation there, the first the pair's buyer gets.
+    /// </summary>
     private static bool HasEventAt(PairState pair, long instant)
     {
-        if (pair.LastInteraction == instant)
+        if (pair.LastInteraction == instant || pair.LatePending)
         {
             return true;
         }
@@ -322,6 +331,9 @@ public sealed class SegmentTask
 
         return false;
     }
+
+    private static bool HasEventAt(in CategoryInterest interest, long instant) =>
+        interest.LastInteraction == instant || interest.LatePending;
 
     private bool EvaluatePair(PairState pair, long now, ChangeCause? cause)
     {
@@ -338,9 +350,7 @@ public sealed class SegmentTask
             From = pair.Published,
             To = evaluation.Segment,
             EffectiveAt = now,
-
-            // Without an event at this instant, a boundary here or else a late record stamped with the clock.
-            Cause = cause ?? (SegmentRules.NextBoundary(pair, now - 1, policy) == now ? SegmentRules.BoundaryAt(pair, now, policy) : ChangeCause.Event),
+            Cause = cause ?? SegmentRules.BoundaryAt(pair, now, policy),
             Measures = evaluation,
         };
         pair.Published = evaluation.Segment;
@@ -393,13 +403,8 @@ public sealed class SegmentTask
         }
     }
 
-    /// <summary>
-    /// Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back. After a late record
-    /// (<paramref name="lateAtNow"/>), the buyer is queued at the clock's instant instead, to be evaluated once with
-    /// the rest of that instant; the record names the instant (<see cref="BuyerState.ScheduledTimer"/>), so a
-    /// restore queues it again, and that evaluation queues the next boundary.
-    /// </summary>
-    private void Finish(long now, bool mustWrite = true, bool lateAtNow = false)
+    /// <summary>Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back.</summary>
+    private void Finish(long now, bool mustWrite = true)
     {
         var dropped = buyer.Prune(now, policy);
         if (buyer.IsEmpty)
@@ -417,15 +422,8 @@ public sealed class SegmentTask
         // queued entry (or none is queued). When it moved later, as most events move it (a view pushes its window
         // exit on), the queued entry stays and reschedules when it pops; a push per event would keep an entry per
         // event of the last window in the queue, each costing a load when it pops.
-        if (lateAtNow)
-        {
-            if (buyer.ScheduledTimer != now)
-            {
-                buyer.ScheduledTimer = now;
-                Timers.Schedule(buyer.BuyerId, now);
-            }
-        }
-        else if (NextDue(buyer, now) is var next && next != EventTime.None && (buyer.ScheduledTimer <= now || next < buyer.ScheduledTimer))
+        var next = NextDue(buyer, now);
+        if (next != EventTime.None && (buyer.ScheduledTimer <= now || next < buyer.ScheduledTimer))
         {
             buyer.ScheduledTimer = next;
             Timers.Schedule(buyer.BuyerId, next);

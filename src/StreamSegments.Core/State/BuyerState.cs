@@ -5,7 +5,11 @@ namespace StreamSegments.Core.State;
 
 /// <summary>A (category, buyer) interest: the latest interaction, and whether "entered" was last published.</summary>
 [StructLayout(LayoutKind.Auto)]
-public record struct CategoryInterest(int Category, long LastInteraction, bool Published);
+public record struct CategoryInterest(int Category, long LastInteraction, bool Published)
+{
+    /// <summary>A late interaction changed it, evaluated when the clock passes its instant (<see cref="PairState.LatePending"/>).</summary>
+    public bool LatePending { get; set; }
+}
 
 /// <summary>An event id seen recently (hashed), remembered until <see cref="ForgetAt"/> (when a re-send can no longer change anything).</summary>
 [StructLayout(LayoutKind.Auto)]

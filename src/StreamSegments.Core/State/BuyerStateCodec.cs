@@ -27,6 +27,12 @@ public sealed class BuyerStateCodec
     private const byte AmountHighWord = 0x40;
     private const byte AmountScaleMask = 0x3F;
 
+    // A pair's segment byte and an interest's published byte carry the late-pending flag in a bit their values
+    // never use, so the format (and every record without the flag) stays as earlier builds wrote and read it.
+    private const byte PairLatePending = 0x80;
+    private const byte InterestPublished = 0x01;
+    private const byte InterestLatePending = 0x02;
+
     // Upper bounds of encoded sizes, to size the buffer before writing.
     private const int MaxVarint = 10;
     private const int MaxAmount = 1 + (2 * MaxVarint);
@@ -70,7 +76,7 @@ public sealed class BuyerStateCodec
         foreach (var pair in state.Pairs)
         {
             w.Name(sellers.NameOf(pair.Seller));
-            w.Byte((byte)pair.Published);
+            w.Byte((byte)((byte)pair.Published | (pair.LatePending ? PairLatePending : 0)));
             w.Instant(pair.LastOrderEver);
             w.Instant(pair.LastInteraction);
             w.Count(pair.OrderCount);
@@ -87,7 +93,7 @@ public sealed class BuyerStateCodec
         {
             w.Name(categories.NameOf(interest.Category));
             w.Instant(interest.LastInteraction);
-            w.Byte(interest.Published ? (byte)1 : (byte)0);
+            w.Byte((byte)((interest.Published ? InterestPublished : 0) | (interest.LatePending ? InterestLatePending : 0)));
         }
 
         w.Count(state.SeenCount);
@@ -162,12 +168,12 @@ public sealed class BuyerStateCodec
         for (var i = 0; i < pairCount; i++)
         {
             var seller = sellers.Intern(r.Name());
-            var published = (Segment)r.Byte();
+            var segment = r.Byte();
             var lastOrderEver = r.Instant();
             var lastInteraction = r.Instant();
             var orderCount = r.Count();
             var pair = state.AddPair(seller);
-            pair.RestoreFrom(seller, published, lastOrderEver, lastInteraction, orderCount);
+            pair.RestoreFrom(seller, (Segment)(segment & ~PairLatePending), (segment & PairLatePending) != 0, lastOrderEver, lastInteraction, orderCount);
             var orders = pair.OrderSlots;
             for (var j = 0; j < orderCount; j++)
             {
@@ -179,7 +185,12 @@ public sealed class BuyerStateCodec
         for (var i = 0; i < categoryCount; i++)
         {
             var category = categories.Intern(r.Name());
-            state.AddCategory(new CategoryInterest(category, r.Instant(), r.Byte() != 0));
+            var lastInteraction = r.Instant();
+            var flags = r.Byte();
+            state.AddCategory(new CategoryInterest(category, lastInteraction, (flags & InterestPublished) != 0)
+            {
+                LatePending = (flags & InterestLatePending) != 0,
+            });
         }
 
         var seenCount = r.Count();
@@ -201,7 +212,7 @@ public sealed class BuyerStateCodec
             var lastInteraction = r.Long();
             var orderCount = r.Int();
             var pair = state.AddPair(seller);
-            pair.RestoreFrom(seller, published, lastOrderEver, lastInteraction, orderCount);
+            pair.RestoreFrom(seller, published, latePending: false, lastOrderEver, lastInteraction, orderCount);
             var orders = pair.OrderSlots;
             for (var j = 0; j < orderCount; j++)
             {

@@ -22,6 +22,13 @@ public sealed class PairState
     /// <summary>The direct segment last published on the change stream.</summary>
     public Segment Published { get; set; }
 
+    /// <summary>
+    /// A late record (older than the task's clock) changed the pair, stamped with the clock's instant, and its
+    /// evaluation waits for the clock to pass that instant, like an event at the clock: nothing else in the state
+    /// says so, and a restore must queue it again.
+    /// </summary>
+    public bool LatePending { get; set; }
+
     public long LastOrderEver { get; internal set; } = EventTime.None;
 
     public long LastInteraction { get; internal set; } = EventTime.None;
@@ -35,6 +42,7 @@ public sealed class PairState
     {
         Seller = seller;
         Published = Segment.None;
+        LatePending = false;
         LastOrderEver = EventTime.None;
         LastInteraction = EventTime.None;
         OrderCount = 0;
@@ -100,10 +108,11 @@ public sealed class PairState
         }
     }
 
-    internal void RestoreFrom(int seller, Segment published, long lastOrderEver, long lastInteraction, int orderCount)
+    internal void RestoreFrom(int seller, Segment published, bool latePending, long lastOrderEver, long lastInteraction, int orderCount)
     {
         Reset(seller);
         Published = published;
+        LatePending = latePending;
         LastOrderEver = lastOrderEver;
         LastInteraction = lastInteraction;
         if (orders.Length < orderCount)

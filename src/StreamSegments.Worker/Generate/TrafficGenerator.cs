@@ -47,13 +47,13 @@ public sealed class TrafficGenerator
     }
 
     /// <summary>Writes <see cref="GeneratorOptions.Events"/> lines; returns the instant of the last event.</summary>
-    public static DateTimeOffset Write(Stream output, GeneratorOptions options)
+    public static DateTimeOffset Write(Stream output, GeneratorOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new TrafficGenerator(options).Run(output);
+        return new TrafficGenerator(options).Run(output, cancellationToken);
     }
 
-    private DateTimeOffset Run(Stream output)
+    private DateTimeOffset Run(Stream output, CancellationToken cancellationToken)
     {
         using var buffered = new BufferedStream(output, 1 << 20);
         var line = new ArrayBufferWriter<byte>(4096);
@@ -64,6 +64,11 @@ public sealed class TrafficGenerator
         var at = start;
         for (long i = 0; i < options.Events; i++)
         {
+            if ((i & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             at = Math.Max(at + 1, start + (span * i / options.Events) + random.NextInt64(step));
             var roll = random.NextDouble();
             if (roll < options.InvalidRate)

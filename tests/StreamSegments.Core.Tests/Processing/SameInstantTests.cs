@@ -1,5 +1,3 @@
-using System.Text;
-using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
@@ -15,33 +13,6 @@ namespace StreamSegments.Core.Tests.Processing;
 /// </summary>
 public sealed class SameInstantTests
 {
-    /// <summary>A second task over the same store and symbols, as a restart restores it: clock and timers from the state.</summary>
-    private sealed class Restarted
-    {
-        private readonly EventParser parser;
-        private readonly BuyerEvent parsed = new();
-
-        public Restarted(TaskHarness before, SegmentPolicy policy)
-        {
-            Task = new SegmentTask(policy, before.Store, Sink, before.Task.Sellers, before.Task.Categories, before.Task.Catalog, clock: before.Task.Clock.Now);
-            parser = new EventParser(before.Task.Sellers, before.Task.Categories);
-            foreach (var id in before.Store.BuyerIds.ToList())
-            {
-                Task.RestoreTimer(before.Store.Load(id));
-            }
-        }
-
-        public SegmentTask Task { get; }
-
-        public RecordingSink Sink { get; } = new();
-
-        public ApplyOutcome Send(string json)
-        {
-            Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(json), parsed, out var rejection), rejection.Message);
-            return Task.Apply(parsed);
-        }
-    }
-
     [Fact]
     public void A_late_event_does_not_publish_an_intermediate_change_at_an_instant_still_open()
     {
@@ -95,7 +66,7 @@ public sealed class SameInstantTests
         uninterrupted.AdvanceTo("2026-01-21T00:00:00.000Z");
 
         var before = Prefix();
-        var resumed = new Restarted(before, before.Policy);
+        var resumed = before.Restarted();
         resumed.Send(Order("e2", "2026-01-02T00:00:00.000Z", 10));
         resumed.Task.AdvanceTo(EventTime.Parse("2026-01-21T00:00:00.000Z"));
 
@@ -115,7 +86,7 @@ public sealed class SameInstantTests
         h.Send(Interaction("product-viewed", "e0", "2026-01-11T00:00:00.000Z", buyer: "b0", seller: "s9", category: "c9"));
         h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10));
 
-        var r = new Restarted(h, h.Policy);
+        var r = h.Restarted();
         r.Task.AdvanceTo(EventTime.Parse("2026-01-21T00:00:00.000Z"));
 
         Assert.Equal(
@@ -128,7 +99,7 @@ public sealed class SameInstantTests
     {
         var h = new TaskHarness();
         h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));
-        var r = new Restarted(h, h.Policy);
+        var r = h.Restarted();
         r.Send(Order("e2", "2026-01-10T00:00:00.000Z", 10));
         r.Task.AdvanceTo(EventTime.Parse("2026-01-11T00:00:00.000Z"));
 
@@ -145,7 +116,7 @@ public sealed class SameInstantTests
         h.Send(Order("e1", "2026-01-10T00:00:00.000Z", 10));
 
         // Restarted under thresholds that do not matter to this pair (a 'new' or 'returning' has no M in its segment).
-        var r = new Restarted(h, new SegmentPolicy { MonetaryScore1AtLeast = 6000m }.Validated());
+        var r = h.Restarted(new SegmentPolicy { MonetaryScore1AtLeast = 6000m }.Validated());
         r.Task.Reevaluate("b1"u8);
         r.Send(Order("e2", "2026-01-10T00:00:00.000Z", 10)); // the rest of that millisecond
         r.Task.AdvanceTo(EventTime.Parse("2026-01-11T00:00:00.000Z"));
@@ -182,7 +153,7 @@ public sealed class SameInstantTests
         Assert.Equal(segmentsBefore, uninterrupted.Sink.Segments.Count); // the 04-01 exit itself changed nothing
 
         var before = Prefix();
-        var resumed = new Restarted(before, before.Policy);
+        var resumed = before.Restarted();
         var resumedOutcome = resumed.Send(reused);
         resumed.Task.AdvanceTo(end);
 

@@ -27,6 +27,18 @@ public sealed class TaskHarness
         parser = new EventParser(sellers, categories);
     }
 
+    private TaskHarness(TaskHarness before, SegmentPolicy policy)
+    {
+        Policy = policy;
+        Store = before.Store;
+        Task = new SegmentTask(policy, Store, Sink, before.Task.Sellers, before.Task.Categories, before.Task.Catalog, clock: before.Task.Clock.Now);
+        parser = new EventParser(before.Task.Sellers, before.Task.Categories);
+        foreach (var id in Store.BuyerIds.ToList())
+        {
+            Task.RestoreTimer(Store.Load(id));
+        }
+    }
+
     public SegmentPolicy Policy { get; }
 
     public EncodedStateStore Store { get; }
@@ -36,6 +48,12 @@ public sealed class TaskHarness
     public SegmentTask Task { get; }
 
     public List<EventRejection> Rejections { get; } = [];
+
+    /// <summary>
+    /// A second task over this one's store and symbols, as a restart restores it: the clock and the timers from the
+    /// state (under <paramref name="policy"/>, this one's by default), its own sink. This one is not used after.
+    /// </summary>
+    public TaskHarness Restarted(SegmentPolicy? policy = null) => new(this, policy ?? Policy);
 
     /// <summary>Parses and applies one JSON record; null when it was rejected (the rejection is recorded).</summary>
     public ApplyOutcome? Send(string json)

@@ -166,6 +166,39 @@ public class CommandLineTests
         }
     }
 
+    [Fact]
+    public async Task Generate_stops_on_SIGTERM_with_exit_code_130()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}.jsonl");
+        using var process = Process.Start(Info("generate", "--output", output, "--events", "100000000"))!;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!(File.Exists(output) && new FileInfo(output).Length > 0) && !process.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(130, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            File.Delete(output);
+        }
+    }
+
     private static int FreePort()
     {
         var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
