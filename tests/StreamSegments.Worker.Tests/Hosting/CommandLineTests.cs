@@ -53,51 +53,28 @@ public class CommandLineTests
     [Fact]
     public async Task A_replay_refused_by_its_state_directory_says_why_with_exit_code_2()
     {
-        var work = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(work);
-        try
-        {
-            var input = Path.Combine(work, "in.jsonl");
-            await File.WriteAllTextAsync(input, """{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":5}""" + "\n");
-            string[] common = ["replay", "--input", input, "--as-of", "2026-03-01T00:00:00.000Z", "--snapshot", Path.Combine(work, "s"),
-                "--changes", Path.Combine(work, "c"), "--category-changes", Path.Combine(work, "cc"), "--state-dir", Path.Combine(work, "state")];
-            var (first, _, firstError) = await RunAsync(common);
-            Assert.True(first == 0, firstError);
+        using var replay = new OneOrderReplay();
+        string[] args = [.. replay.Args, "--state-dir", replay.Output("state")];
+        var (first, _, firstError) = await RunAsync(args);
+        Assert.True(first == 0, firstError);
 
-            var (exit, _, error) = await RunAsync([.. common, "--Policy:WindowDays", "30"]);
+        var (exit, _, error) = await RunAsync([.. args, "--Policy:WindowDays", "30"]);
 
-            Assert.Equal(2, exit);
-            Assert.Contains("streamsegments replay: The state directory holds a replay of", error, StringComparison.Ordinal);
-            Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        Assert.Equal(2, exit);
+        Assert.Contains("streamsegments replay: The state directory holds a replay of", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_policy_setting_on_the_command_line_changes_the_rules()
     {
-        var work = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(work);
-        try
-        {
-            var input = Path.Combine(work, "in.jsonl");
-            await File.WriteAllTextAsync(input, """{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":5}""" + "\n");
-            string[] common = ["replay", "--input", input, "--as-of", "2026-03-01T00:00:00.000Z", "--snapshot", Path.Combine(work, "s"),
-                "--changes", Path.Combine(work, "c"), "--category-changes", Path.Combine(work, "cc")];
+        using var replay = new OneOrderReplay();
 
-            var (exit, _, error) = await RunAsync([.. common, "--Policy:WindowDays", "30"]);
+        var (exit, _, error) = await RunAsync([.. replay.Args, "--Policy:WindowDays", "30"]);
 
-            Assert.True(exit == 0, error);
-            Assert.Contains("2026-01-31T00:00:00.000Z", await File.ReadAllTextAsync(Path.Combine(work, "c")), StringComparison.Ordinal);
-            Assert.Contains("replay: 1 lines, 1 events applied", error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        Assert.True(exit == 0, error);
+        Assert.Contains("2026-01-31T00:00:00.000Z", await File.ReadAllTextAsync(replay.Output("c")), StringComparison.Ordinal);
+        Assert.Contains("replay: 1 lines, 1 events applied", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,13 +94,7 @@ public class CommandLineTests
             Assert.Equal(8, topics.Count);
 
             // A supervisor's stop (SIGTERM) ends it cleanly, as Ctrl-C does.
-            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(0, process.ExitCode);
+            Assert.Equal(0, await TerminateAsync(process));
         }
         finally
         {
@@ -179,13 +150,7 @@ public class CommandLineTests
                 await Task.Delay(50);
             }
 
-            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(130, process.ExitCode);
+            Assert.Equal(130, await TerminateAsync(process));
         }
         finally
         {
@@ -197,6 +162,18 @@ public class CommandLineTests
 
             File.Delete(output);
         }
+    }
+
+    /// <summary>Sends SIGTERM, as a supervisor's stop does, and returns the exit code (within 30 s).</summary>
+    private static async Task<int> TerminateAsync(Process process)
+    {
+        using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return process.ExitCode;
     }
 
     private static int FreePort()
@@ -232,5 +209,25 @@ public class CommandLineTests
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>A work directory with a one-order input and the replay arguments over it; deleted when disposed.</summary>
+    private sealed class OneOrderReplay : IDisposable
+    {
+        public OneOrderReplay()
+        {
+            Directory.CreateDirectory(Work);
+            var input = Output("in.jsonl");
+            File.WriteAllText(input, """{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":5}""" + "\n");
+            Args = ["replay", "--input", input, "--as-of", "2026-03-01T00:00:00.000Z", "--snapshot", Output("s"), "--changes", Output("c"), "--category-changes", Output("cc")];
+        }
+
+        public string Work { get; } = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}");
+
+        public string[] Args { get; }
+
+        public string Output(string name) => Path.Combine(Work, name);
+
+        public void Dispose() => Directory.Delete(Work, recursive: true);
     }
 }
