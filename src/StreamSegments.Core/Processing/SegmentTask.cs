@@ -114,8 +114,9 @@ public sealed class SegmentTask
                     Learn(e.Seller, category);
                 }
 
+                var before = late ? SegmentRules.Evaluate(pair, now, policy).Segment : Segment.None;
                 pair.AddOrder(new OrderEntry(e.OccurredAt, e.Amount, e.OrderIdHash));
-                pair.LatePending |= late;
+                MarkLate(pair, now, late, before);
             }
         }
         else
@@ -126,11 +127,13 @@ public sealed class SegmentTask
             {
                 Learn(e.Seller, e.Category);
                 var pair = buyer.GetOrAddPair(e.Seller);
+                var before = late ? SegmentRules.Evaluate(pair, now, policy).Segment : Segment.None;
                 pair.RecordInteraction(e.OccurredAt);
-                pair.LatePending |= late;
+                MarkLate(pair, now, late, before);
                 ref var interest = ref buyer.GetOrAddCategory(e.Category);
+                var wasInterested = SegmentRules.IsInterested(interest, now, policy);
                 interest.LastInteraction = Math.Max(interest.LastInteraction, e.OccurredAt);
-                interest.LatePending |= late;
+                interest.LatePending |= late && SegmentRules.IsInterested(interest, now, policy) != wasInterested;
             }
         }
 
@@ -287,6 +290,13 @@ public sealed class SegmentTask
 
         return changed;
     }
+
+    /// <summary>
+    /// Flags a pair whose segment at the clock a late record changed: that change is the record's (cause event), and
+    /// waits for the clock's instant to pass. A late record that changes nothing there leaves the instant to time.
+    /// </summary>
+    private void MarkLate(PairState pair, long now, bool late, Segment before) =>
+        pair.LatePending |= late && SegmentRules.Evaluate(pair, now, policy).Segment != before;
 
     /// <summary>Whether the buyer received a counted event at <paramref name="instant"/>: one to evaluate when the clock passes it.</summary>
     private static bool HasEventAt(BuyerState state, long instant)

@@ -81,6 +81,41 @@ public sealed class LateRecordTests
         Assert.Equal([("interested-products", "new", Clock, ChangeCause.Event)], ChangesOf(h).Where(c => c.At == Clock));
     }
 
+    [Fact]
+    public void A_late_view_that_changes_nothing_leaves_a_window_exit_at_the_clock_its_cause()
+    {
+        var h = new TaskHarness();
+        h.Send(Interaction("product-viewed", "v", "2025-10-13T00:00:00.000Z")); // leaves the window at 01-11
+        h.Send(Interaction("product-viewed", "e0", Clock, buyer: "b0", seller: "s9", category: "c9"));
+        h.Send(Interaction("product-viewed", "late", "2025-10-12T00:00:00.000Z")); // older than v: changes nothing
+        h.AdvanceTo("2026-01-12T00:00:00.000Z");
+
+        Assert.Equal([("interested-products", null, Clock, ChangeCause.WindowExit)], ChangesOf(h).Where(c => c.At == Clock));
+        Assert.Equal(
+            [("c1", "left", Clock, ChangeCause.WindowExit)],
+            h.Sink.Interests.Where(c => c.BuyerId == "b1" && c.EffectiveAt == Clock).Select(c => (c.CategoryId, c.Change, c.EffectiveAt, c.Cause)));
+    }
+
+    [Fact]
+    public void A_late_view_that_changes_no_segment_leaves_its_pair_to_a_policy_reevaluation()
+    {
+        // s2: three orders of 2500, regular-loyal (M2) until M2 needs 3000; then a view of s2 from outside the window.
+        var h = new TaskHarness();
+        h.Send(Order("o1", "2025-12-20T00:00:00.000Z", 2500, seller: "s2"));
+        h.Send(Order("o2", "2025-12-21T00:00:00.000Z", 2500, seller: "s2"));
+        h.Send(Order("o3", "2025-12-22T00:00:00.000Z", 2500, seller: "s2"));
+        h.Send(Interaction("product-viewed", "e0", Clock, buyer: "b0", seller: "s9", category: "c9"));
+        h.Send(Interaction("product-viewed", "late", "2025-10-01T00:00:00.000Z", seller: "s2"));
+
+        var r = h.Restarted(new SegmentPolicy { MonetaryScore2AtLeast = 3000m }.Validated());
+        r.Task.Reevaluate("b1"u8);
+        r.AdvanceTo("2026-01-12T00:00:00.000Z");
+
+        Assert.Equal(
+            [("regular-loyal", "regular-risky", Clock, ChangeCause.PolicyChange)],
+            r.Sink.Segments.Where(c => c.SellerId == "s2").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
