@@ -75,10 +75,10 @@ catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
     await Console.Error.WriteLineAsync($"streamsegments {verb}: cancelled");
     return 130;
 }
-catch (Exception ex) when (ex is not OperationCanceledException)
+catch (Exception ex)
 {
     // Not an unhandled-exception abort (exit 134 and a core dump under some supervisors): the reason, and exit 1.
-    await Console.Error.WriteLineAsync($"streamsegments {verb}: {ex.Message}{Environment.NewLine}{ex}");
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: {ex}");
     return 1;
 }
 
