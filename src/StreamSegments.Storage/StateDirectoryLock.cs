@@ -11,7 +11,7 @@ namespace StreamSegments.Storage;
 /// <remarks>
 /// The hold is the operating system's lock on an open file (<see cref="FileShare.None"/>: <c>flock</c> on Linux),
 /// so it ends with the process however the process ends, SIGKILL included, and a stale lock file never blocks
-/// a restart. The file keeps the last holder's process id and machine, for the error message.
+/// a restart. A file beside it keeps the last holder's process id and machine, for the error message.
 /// </remarks>
 public sealed class StateDirectoryLock : IDisposable
 {

@@ -44,7 +44,7 @@ public sealed class SameInstantTests
 
         Assert.Equal(
             [(null, "regular-risky", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
-            h.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+            h.Sink.ChangesOf("b1"));
         Assert.Equal(
             [("c1", "entered", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
             h.Sink.Interests.Where(c => c.BuyerId == "b1").Select(c => (c.CategoryId, c.Change, c.EffectiveAt, c.Cause)).ToList());
@@ -72,11 +72,11 @@ public sealed class SameInstantTests
 
         Assert.Equal(
             [(null, "returning", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
-            uninterrupted.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+            uninterrupted.Sink.ChangesOf("b1"));
         Assert.DoesNotContain(before.Sink.Segments, c => c.BuyerId == "b1");
         Assert.Equal(
-            uninterrupted.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)),
-            resumed.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)));
+            uninterrupted.Sink.ChangesOf("b1"),
+            resumed.Sink.ChangesOf("b1"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class SameInstantTests
 
         Assert.Equal(
             [(null, "new", "2026-01-11T00:00:00.000Z", ChangeCause.Event)],
-            r.Sink.Segments.Where(c => c.BuyerId == "b1").Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList());
+            r.Sink.ChangesOf("b1"));
     }
 
     [Fact]

@@ -17,6 +17,10 @@ public sealed class RecordingSink : IChangeSink
 
     public List<RecordedInterestChange> Interests { get; } = [];
 
+    /// <summary>One buyer's segment changes, as (from, to, effectiveAt, cause), in the order published.</summary>
+    public List<(string? From, string? To, string At, ChangeCause Cause)> ChangesOf(string buyerId) =>
+        Segments.Where(c => c.BuyerId == buyerId).Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList();
+
     public void SegmentChanged(in SegmentChange change) => Segments.Add(new RecordedSegmentChange(
         Encoding.UTF8.GetString(change.SellerId),
         Encoding.UTF8.GetString(change.BuyerId),
