@@ -147,7 +147,9 @@ public sealed class SegmentTask
             }
         }
 
-        Finish(now);
+        // Not evaluated at its instant yet: what leaves the window exactly now (an order when the window is the
+        // longest retention) must stay for that evaluation.
+        Finish(now, evaluated: false);
         return outcome;
     }
 
@@ -413,10 +415,13 @@ public sealed class SegmentTask
         }
     }
 
-    /// <summary>Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back.</summary>
-    private void Finish(long now, bool mustWrite = true)
+    /// <summary>
+    /// Drops what can no longer matter, reschedules the buyer's timer, and writes the buyer back. Unless the buyer was
+    /// just <paramref name="evaluated"/> at <paramref name="now"/>, only what could not matter just before it is dropped.
+    /// </summary>
+    private void Finish(long now, bool mustWrite = true, bool evaluated = true)
     {
-        var dropped = buyer.Prune(now, policy);
+        var dropped = buyer.Prune(evaluated ? now : now - 1, policy);
         if (buyer.IsEmpty)
         {
             store.Delete(buyer.BuyerId);

@@ -39,13 +39,18 @@ public static class SegmentRules
         var windowStart = now - policy.Window;
         var n = 0;
         var total = 0m;
+        var totalExact = true;
         var lastOrder = EventTime.None;
         foreach (ref readonly var order in pair.Orders)
         {
             if (order.At > windowStart && order.At <= now)
             {
                 n++;
-                total += order.Amount;
+                var sum = total + order.Amount;
+
+                // A decimal sum rounds only by scaling down: at the operands' larger scale it is exact.
+                totalExact &= sum.Scale == Math.Max(total.Scale, order.Amount.Scale);
+                total = sum;
                 lastOrder = order.At;
             }
         }
@@ -58,7 +63,7 @@ public static class SegmentRules
         Segment segment;
         if (n >= 1)
         {
-            rfm = Score(n, total, now - lastOrder, policy);
+            rfm = Score(n, MonetaryScore(pair, windowStart, now, n, total, totalExact, policy), now - lastOrder, policy);
             segment = n switch
             {
                 >= 3 => rfm.Sum <= policy.TopScoreAtMost ? Segment.RegularTop
@@ -84,16 +89,39 @@ public static class SegmentRules
         return new PairEvaluation(segment, rfm, n, total, lastOrder, lastOrderEver, interacted);
     }
 
-    public static RfmScore Score(int orders, decimal amount, long sinceLastOrder, SegmentPolicy policy)
+    private static RfmScore Score(int orders, byte monetary, long sinceLastOrder, SegmentPolicy policy)
     {
         // Recency days = floor(elapsed / D); "days < 30" is the same as "elapsed < 30 D" for whole days.
         byte r = sinceLastOrder < policy.RecencyScore1Below ? (byte)1 : sinceLastOrder < policy.RecencyScore2Below ? (byte)2 : (byte)3;
         byte f = orders >= policy.FrequencyScore1AtLeast ? (byte)1 : orders >= policy.FrequencyScore2AtLeast ? (byte)2 : (byte)3;
+        return new RfmScore(r, f, monetary);
+    }
 
-        // aov >= x  <=>  total >= x * n: exact in decimal, no division.
-        byte m = amount >= policy.MonetaryScore1AtLeast * orders ? (byte)1
-            : amount >= policy.MonetaryScore2AtLeast * orders ? (byte)2 : (byte)3;
-        return new RfmScore(r, f, m);
+    /// <summary>
+    /// M: aov >= x  &lt;=&gt;  total >= x * n, compared without dividing. In decimal when the total and both products
+    /// are exact, as they are for any amounts with a few decimals; otherwise (28-digit amounts whose total needs more)
+    /// the window's orders are summed again exactly.
+    /// </summary>
+    private static byte MonetaryScore(PairState pair, long windowStart, long now, int orders, decimal total, bool totalExact, SegmentPolicy policy)
+    {
+        var top = policy.MonetaryScore1AtLeast * orders;
+        var middle = policy.MonetaryScore2AtLeast * orders;
+        if (totalExact && top.Scale == policy.MonetaryScore1AtLeast.Scale && middle.Scale == policy.MonetaryScore2AtLeast.Scale)
+        {
+            return total >= top ? (byte)1 : total >= middle ? (byte)2 : (byte)3;
+        }
+
+        var exact = default(ExactAmount);
+        foreach (ref readonly var order in pair.Orders)
+        {
+            if (order.At > windowStart && order.At <= now)
+            {
+                exact.Add(order.Amount);
+            }
+        }
+
+        return exact.AtLeast(policy.MonetaryScore1AtLeast, orders) ? (byte)1
+            : exact.AtLeast(policy.MonetaryScore2AtLeast, orders) ? (byte)2 : (byte)3;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using StreamSegments.Core.Policy;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.Rules;
 using StreamSegments.Core.Tests.Support;
+using StreamSegments.Core.Time;
 using static StreamSegments.Core.Tests.Support.EventLines;
 
 namespace StreamSegments.Core.Tests.Rules;
@@ -99,6 +100,11 @@ public class SegmentRuleEdgeTests
     [InlineData("1999.99", "1999.99", "2000.01", "M3")]
     [InlineData("4999.99", "5000.00", "5000.01", "M1")]
     [InlineData("4999.99", "4999.99", "5000.01", "M2")]
+
+    // 28 significant digits each (exact in decimal), but a total of 32: a decimal sum rounds it up to 6000 (aov 2000).
+    [InlineData("5999.999999999999999999999999", "0.0000000000000000000000009999", "0", "M3")]
+    [InlineData("5999.999999999999999999999999", "0.0000000000000000000000010000", "0", "M2")]
+    [InlineData("5999.999999999999999999999999", "0.000000000000000000000001", "0", "M2")]
     public void Monetary_scores_compare_the_exact_average_with_2000_and_5000(string a, string b, string c, string expected)
     {
         var h = new TaskHarness();
@@ -318,6 +324,27 @@ public class SegmentRuleEdgeTests
         h.AdvanceTo("2026-03-01T00:00:00.000Z");
 
         Assert.Equal(("new", "sleeping", "2026-01-31T00:00:00.000Z"), Changes(h)[1]);
+    }
+
+    [Theory]
+    [InlineData(90, 90)]
+    [InlineData(120, 100)]
+    public void With_a_window_as_long_as_the_horizon_an_order_still_leaves_it_when_another_record_of_the_buyer_comes_that_millisecond(int windowDays, int horizonDays)
+    {
+        // Orders are kept for max(window, horizon): here exactly the window, so the record at the exit instant must not
+        // drop the leaving order before that instant is evaluated. Past the window the horizon has passed too: none.
+        var h = new TaskHarness(new SegmentPolicy { WindowDays = windowDays, SleepingHorizonDays = horizonDays }.Validated());
+        var first = EventTime.Parse("2026-01-01T00:00:00.000Z");
+        var exit = EventTime.Format(first + (windowDays * EventTime.Day));
+        h.Send(Order("e1", EventTime.Format(first), 100));
+        h.Send(Order("e2", EventTime.Format(first + (10 * EventTime.Day)), 100));
+        h.Send(Interaction("favorite-removed", "e3", exit, seller: "s2"));
+        h.AdvanceTo(EventTime.Format(first + ((windowDays + 20) * EventTime.Day)));
+
+        Assert.Equal(
+            [(null, "new"), ("new", "returning"), ("returning", "new"), ("new", null)],
+            Changes(h).Select(c => (c.From, c.To)).ToList());
+        Assert.Equal((exit, ChangeCause.WindowExit), (Changes(h)[2].At, h.Sink.Segments[2].Cause));
     }
 
     [Fact]
