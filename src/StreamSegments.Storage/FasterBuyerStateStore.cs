@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using FASTER.core;
+using StreamSegments.Core;
 using StreamSegments.Core.Processing;
 using StreamSegments.Core.State;
 
@@ -36,6 +37,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     // memory when larger), so slots are reused only by the next batch; a batch larger than the slots rents.
     private const int PrefetchSlots = 1024;
     private const int PrefetchSlotBytes = 512;
+
+    // Beside FASTER's checkpoints: the page size (bits) of the log they describe.
+    private const string PageBitsFileName = "page-bits";
 
     private readonly IDevice logDevice;
     private readonly FasterKV<SpanByte, SpanByte> store;
@@ -553,6 +557,14 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         session.CompletePending(wait: true);
         CompactIfNeeded();
+
+        // FASTER's checkpoint does not say which page size laid its log out, and recovering it with smaller pages
+        // loses from scans every record that straddles a new page boundary (RecoverAsync refuses that instead).
+        var checkpoints = Path.Combine(Directory, "checkpoints");
+        System.IO.Directory.CreateDirectory(checkpoints);
+        var pageBitsFile = Path.Combine(checkpoints, PageBitsFileName);
+        File.WriteAllText(pageBitsFile + ".tmp", geometry.PageBits.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        File.Move(pageBitsFile + ".tmp", pageBitsFile, overwrite: true);
         store.CommitCookie = cookie;
 
         // Fold-over, not snapshot: see ARCHITECTURE.md ("Three FASTER 2.6.5 traps") for what snapshots did here.
@@ -600,6 +612,17 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             || !store.CheckpointManager.GetLogCheckpointTokens().Any())
         {
             return null;
+        }
+
+        var pageBitsFile = Path.Combine(checkpointDirectory, PageBitsFileName);
+        if (File.Exists(pageBitsFile)
+            && int.TryParse(File.ReadAllText(pageBitsFile), System.Globalization.CultureInfo.InvariantCulture, out var pageBits)
+            && pageBits != geometry.PageBits)
+        {
+            // A setup refusal: the worker rebuilds the task from its changelog instead, a replay stops.
+            throw new SetupException(
+                $"The checkpoints in {Directory} were taken with {1L << pageBits}-byte log pages and this store has {geometry.PageBytes}-byte pages " +
+                "(State:MemoryBudgetBytes changed): FASTER would recover them with records missing. Use the budget they were taken with, or a fresh state directory.");
         }
 
         await store.RecoverAsync(cancellationToken: cancellationToken);

@@ -10,6 +10,9 @@ public sealed class StateStoreOptions
 {
     public const string SectionName = "State";
 
+    // 512 KiB: the largest record any budget writes (a 256 KiB part with its slack and key) fits.
+    private const int MinPageBits = 19;
+
     /// <summary>Root directory; each task gets a sub-directory with its log and checkpoints.</summary>
     [Required]
     public string Directory { get; set; } = "state";
@@ -44,8 +47,10 @@ public sealed class StateStoreOptions
         var indexBytes = PreviousPowerOfTwo(MemoryBudgetBytes / 4);
         var logBytes = PreviousPowerOfTwo(MemoryBudgetBytes - indexBytes);
 
-        // At least 16 pages in memory so flushing and eviction overlap; a record must fit in one page.
-        var pageBits = Math.Min(22, Log2(logBytes) - 4);
+        // At least 16 pages in memory so flushing and eviction overlap; a record must fit in one page. Pages are never
+        // smaller than 512 KiB: a task's changelog may have been written by an instance with a larger budget, whose
+        // parts of up to 256 KiB (with their slack and key) a restore writes as they are.
+        var pageBits = Math.Max(MinPageBits, Math.Min(22, Log2(logBytes) - 4));
         return new StoreGeometry(IndexBuckets: indexBytes / 64, LogMemoryBits: Log2(logBytes), PageBits: pageBits);
     }
 

@@ -50,18 +50,21 @@ public class CommandLineTests
         Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_replay_refused_by_its_state_directory_says_why_with_exit_code_2()
+    [Theory]
+    [InlineData("--Policy:WindowDays", "30", "The state directory holds a replay of")]
+    [InlineData("--State:MemoryBudgetBytes", "16777216", "were taken with 4194304-byte log pages and this store has 524288-byte pages")]
+    public async Task A_replay_refused_by_its_state_directory_says_why_with_exit_code_2(string setting, string value, string reason)
     {
         using var replay = new OneOrderReplay();
         string[] args = [.. replay.Args, "--state-dir", replay.Output("state")];
         var (first, _, firstError) = await RunAsync(args);
         Assert.True(first == 0, firstError);
 
-        var (exit, _, error) = await RunAsync([.. args, "--Policy:WindowDays", "30"]);
+        var (exit, _, error) = await RunAsync([.. args, setting, value]);
 
         Assert.Equal(2, exit);
-        Assert.Contains("streamsegments replay: The state directory holds a replay of", error, StringComparison.Ordinal);
+        Assert.Contains("streamsegments replay: ", error, StringComparison.Ordinal);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
     }
 
