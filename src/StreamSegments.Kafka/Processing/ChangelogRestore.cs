@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using StreamSegments.Storage;
 
 namespace StreamSegments.Kafka.Processing;
@@ -23,9 +25,44 @@ internal static class ChangelogRestore
 
     public sealed record Result(CommitMarker? Marker, long NextChangelogOffset, long RecordsApplied, long RecordsDropped);
 
-    /// <summary>Where the changelog partition starts and ends (one request to the broker).</summary>
-    public static WatermarkOffsets Bounds(IConsumer<byte[]?, byte[]?> reader, TopicPartition partition) =>
-        reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30));
+    /// <summary>
+    /// Where the changelog partition starts and ends for a restore: its read_committed end, once that has caught up
+    /// with everything written to it. Kafka answers a commit before it writes the transaction's markers, and a killed
+    /// instance's open transaction holds the read_committed end back until the coordinator aborts it (the
+    /// transaction timeout); a restore that ended there would miss the commits after it and process their input
+    /// again, publishing its changes twice. Past <paramref name="patience"/> the restore fails, and a restart tries
+    /// again.
+    /// </summary>
+    public static WatermarkOffsets StableBounds(
+        IConsumer<byte[]?, byte[]?> reader, IAdminClient admin, TopicPartition partition, TimeSpan patience, Action? progress,
+        CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            // Written first: a committed end at least that far covers everything written before the question.
+            var written = admin.ListOffsetsAsync(
+                    [new TopicPartitionOffsetSpec { TopicPartition = partition, OffsetSpec = OffsetSpec.Latest() }],
+                    new ListOffsetsOptions { IsolationLevel = IsolationLevel.ReadUncommitted, RequestTimeout = TimeSpan.FromSeconds(30) })
+                .GetAwaiter().GetResult().ResultInfos[0].TopicPartitionOffsetError.Offset.Value;
+            var bounds = reader.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(30));
+            if (bounds.High.Value >= written)
+            {
+                return bounds;
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > patience)
+            {
+                throw new InvalidOperationException(
+                    $"Changelog {partition} has records of a transaction still open after {patience}: its committed records end at offset " +
+                    $"{bounds.High.Value}, its written ones at {written}. Restoring now would miss committed state; a restart tries again.");
+            }
+
+            progress?.Invoke();
+            cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
 
     /// <summary>
     /// Restores <paramref name="store"/> from <paramref name="from"/> (a checkpoint's position, or 0) to the end in

@@ -34,8 +34,10 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private readonly Stopwatch monotonic = Stopwatch.StartNew();
     private readonly SegmentStreamTelemetry telemetry;
     private readonly bool ownsTelemetry;
+    private readonly TimeSpan restorePatience;
     private IConsumer<byte[]?, byte[]?>? consumer;
     private IConsumer<byte[]?, byte[]?>? changelogReader;
+    private IAdminClient? admin;
     private OutputProducer? producer;
     private long nextCommitAt;
     private CancellationToken stopping;
@@ -50,6 +52,10 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         this.stateOptions = stateOptions;
         this.bootstrapServers = bootstrapServers;
         this.logger = logger;
+
+        // How long a restore waits for an open transaction on its changelog: a killed instance's is aborted by the
+        // coordinator after the transaction timeout (the same setting on every instance of one deployment).
+        restorePatience = TimeSpan.FromMilliseconds((ClientConfigs.Producer(options, bootstrapServers).TransactionTimeoutMs ?? 60_000) + 30_000);
         this.time = time ?? TimeProvider.System;
         ownsTelemetry = telemetry is null;
         this.telemetry = telemetry ?? new SegmentStreamTelemetry(null, options);
@@ -85,6 +91,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var partitionCount = CheckTopics();
         producer = new OutputProducer(options, bootstrapServers, logger);
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers)).Build();
+        admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers)).Build();
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
@@ -139,6 +146,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         consumer?.Dispose();
         changelogReader?.Dispose();
+        admin?.Dispose();
         producer?.Dispose();
         if (ownsTelemetry)
         {
@@ -666,7 +674,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         span?.SetTag("streamsegments.task", partition);
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
-        var bounds = ChangelogRestore.Bounds(changelogReader!, changelog);
+        var bounds = ChangelogRestore.StableBounds(
+            changelogReader!, admin!, changelog, restorePatience, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
         var end = bounds.High.Value;
         var taskOptions = stateOptions;
 

@@ -37,7 +37,7 @@ public sealed class ChangelogRestoreTests : IDisposable
             EnablePartitionEof = true,
             IsolationLevel = IsolationLevel.ReadCommitted,
         }).Build();
-        var bounds = ChangelogRestore.Bounds(reader, changelog);
+        var bounds = Bounds(reader, changelog);
         Assert.InRange(bounds.Low.Value, 1, records - 1);
         Assert.Equal(records, bounds.High.Value);
 
@@ -79,7 +79,7 @@ public sealed class ChangelogRestoreTests : IDisposable
         using var reader = NewReader();
         using var store = new FasterBuyerStateStore(Path.Combine(scenario.StateDirectory, "task-0"), scenario.StateOptions(), new SymbolTable(), new SymbolTable());
         var progress = 0;
-        var restored = ChangelogRestore.Run(reader, changelog, ChangelogRestore.Bounds(reader, changelog), from: 0, marker: null, store, () => progress++, CancellationToken.None);
+        var restored = ChangelogRestore.Run(reader, changelog, Bounds(reader, changelog), from: 0, marker: null, store, () => progress++, CancellationToken.None);
 
         var state = new BuyerState();
         Assert.Equal(["b-1", "b-2", "b-4"], new[] { "b-1", "b-2", "b-3", "b-4", "b-5" }.Where(id => store.TryLoad(Encoding.UTF8.GetBytes(id), state)));
@@ -155,6 +155,12 @@ public sealed class ChangelogRestoreTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
+
+    private WatermarkOffsets Bounds(IConsumer<byte[]?, byte[]?> reader, TopicPartition changelog)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = scenario.Broker.BootstrapServers }).Build();
+        return ChangelogRestore.StableBounds(reader, admin, changelog, TimeSpan.FromSeconds(30), progress: null, CancellationToken.None);
+    }
 
     private IConsumer<byte[]?, byte[]?> NewReader() => new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
     {
