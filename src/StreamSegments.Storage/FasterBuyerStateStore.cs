@@ -563,7 +563,12 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         var checkpoints = Path.Combine(Directory, "checkpoints");
         System.IO.Directory.CreateDirectory(checkpoints);
         var pageBitsFile = Path.Combine(checkpoints, PageBitsFileName);
-        File.WriteAllText(pageBitsFile + ".tmp", geometry.PageBits.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using (var file = new FileStream(pageBitsFile + ".tmp", FileMode.Create, FileAccess.Write))
+        {
+            file.Write(System.Text.Encoding.ASCII.GetBytes(geometry.PageBits.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            file.Flush(flushToDisk: true);
+        }
+
         File.Move(pageBitsFile + ".tmp", pageBitsFile, overwrite: true);
         store.CommitCookie = cookie;
 
@@ -614,12 +619,20 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             return null;
         }
 
+        // A setup refusal: the worker rebuilds the task from its changelog instead, a replay stops. Checkpoints that do
+        // not say their page size (taken by a build before the file, or the file lost) are refused too: their budget
+        // may have been another.
         var pageBitsFile = Path.Combine(checkpointDirectory, PageBitsFileName);
-        if (File.Exists(pageBitsFile)
-            && int.TryParse(File.ReadAllText(pageBitsFile), System.Globalization.CultureInfo.InvariantCulture, out var pageBits)
-            && pageBits != geometry.PageBits)
+        if (!File.Exists(pageBitsFile)
+            || !int.TryParse(File.ReadAllText(pageBitsFile), System.Globalization.CultureInfo.InvariantCulture, out var pageBits))
         {
-            // A setup refusal: the worker rebuilds the task from its changelog instead, a replay stops.
+            throw new SetupException(
+                $"The checkpoints in {Directory} do not say which log page size they were taken with (an earlier version took them, or " +
+                $"{PageBitsFileName} is lost): FASTER could recover them with records missing. Use a fresh state directory.");
+        }
+
+        if (pageBits != geometry.PageBits)
+        {
             throw new SetupException(
                 $"The checkpoints in {Directory} were taken with {1L << pageBits}-byte log pages and this store has {geometry.PageBytes}-byte pages " +
                 "(State:MemoryBudgetBytes changed): FASTER would recover them with records missing. Use the budget they were taken with, or a fresh state directory.");

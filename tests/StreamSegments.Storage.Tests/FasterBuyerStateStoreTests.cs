@@ -320,6 +320,23 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Checkpoints_that_do_not_say_their_page_size_are_refused_even_under_the_same_budget()
+    {
+        // Taken by a build before the page size was written beside them, under a budget nobody knows any more.
+        using (var store = Open(new StateStoreOptions { MemoryBudgetBytes = 16L << 20 }))
+        {
+            store.Save(Buyer("b-1", orders: 2, seed: 1));
+            await store.CheckpointAsync([5], CancellationToken.None);
+        }
+
+        File.Delete(Path.Combine(directory, "checkpoints", "page-bits"));
+        using var reopened = Open(new StateStoreOptions { MemoryBudgetBytes = 16L << 20 });
+
+        var refused = await Assert.ThrowsAsync<StreamSegments.Core.SetupException>(() => reopened.RecoverAsync(CancellationToken.None));
+        Assert.Contains("do not say which log page size", refused.Message, StringComparison.Ordinal);
+    }
+
     private static BuyerState WithSeenIds(BuyerState state, int count)
     {
         for (var i = 0; i < count; i++)
