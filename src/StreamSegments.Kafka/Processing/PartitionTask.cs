@@ -71,6 +71,9 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>Whether anything (records, timers, writes) happened since the last commit.</summary>
     public bool Dirty { get; set; }
 
+    /// <summary>Whether the task is caught up but too far behind the wall clock to follow it (logged once per episode).</summary>
+    public bool WallClockHeldBack { get; set; }
+
     /// <summary>Changelog offset just past the newest committed marker; where a restore from a checkpoint starts.</summary>
     public long NextChangelogOffset { get; set; }
 

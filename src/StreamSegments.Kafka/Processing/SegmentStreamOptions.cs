@@ -61,6 +61,16 @@ public sealed class SegmentStreamOptions : IValidatableObject
     [Range(0, 86_400_000)]
     public int AllowedLatenessMs { get; set; } = 5_000;
 
+    /// <summary>
+    /// How far behind the wall clock (minus <see cref="AllowedLatenessMs"/>) a caught-up task's clock may be and still
+    /// follow it. Further behind, the task is going through history: a backfill produced slower than the worker
+    /// reads it, or paused. Moving its clock to now would make the rest of that history late records, stamped with
+    /// now (and prune the state they build on), so the task waits for records instead. The price: after an outage
+    /// longer than this, a partition with no new records fires its timers at its next record, not at once.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long FollowWallClockWithinMs { get; set; } = 3_600_000;
+
     /// <summary>Records claiming a time further than this ahead of the wall clock go to the dead-letter topic.</summary>
     [Range(0, 86_400_000)]
     public int MaxFutureSkewMs { get; set; } = 3_600_000;

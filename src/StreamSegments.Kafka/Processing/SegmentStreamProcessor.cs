@@ -375,6 +375,18 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             if (task.Inputs.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted && task.PendingReevaluation is null)
             {
+                if (target - task.Engine.Clock.Now > options.FollowWallClockWithinMs)
+                {
+                    if (!task.WallClockHeldBack)
+                    {
+                        task.WallClockHeldBack = true;
+                        LogWallClockHeldBack(task.Partition, TimeSpan.FromMilliseconds(target - task.Engine.Clock.Now), TimeSpan.FromMilliseconds(options.FollowWallClockWithinMs));
+                    }
+
+                    continue;
+                }
+
+                task.WallClockHeldBack = false;
                 if (task.Engine.Timers.Count > 0 && task.Engine.Timers.NextDue <= target)
                 {
                     telemetry.Batch(default);
@@ -800,6 +812,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has read all its input but its clock is {Behind} behind the wall clock, more than Kafka:FollowWallClockWithinMs ({Within}): it waits for records instead of following the wall clock (history produced slower than it is read, such as a paused backfill?)")]
+    private partial void LogWallClockHeldBack(int task, TimeSpan behind, TimeSpan within);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]
     private partial void LogOutOfOrder(int task, int maxTaskIdleMs);

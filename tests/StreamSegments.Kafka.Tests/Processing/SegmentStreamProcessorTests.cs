@@ -118,6 +118,27 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(before.Count + 1, Changes().Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_caught_up_task_far_behind_the_wall_clock_waits_for_records_instead_of_following_it(bool withinBound)
+    {
+        // A backfill's first record, 100 days before the wall clock, and then its producer pauses. Following the wall
+        // clock would evaluate the order and take the pair through its window exit, and stamp the rest of the backfill
+        // with now; beyond the bound (the default, an hour) the task waits, so the order's instant has not passed yet.
+        var first = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        string[] lines = ["""{"type":"order-paid","eventId":"e-1","occurredAt":"2026-06-01T12:00:00.000Z","buyerId":"b-1","sellerId":"s-1","orderId":"o-1","amount":100}"""];
+        scenario.Produce(lines, first);
+        var wallClock = new StoppedClock(first.AddDays(100));
+        var options = scenario.Options(wallClock);
+        options.FollowWallClockWithinMs = withinBound ? 101 * 86_400_000L : new Kafka.Processing.SegmentStreamOptions().FollowWallClockWithinMs;
+
+        scenario.RunWorkerUntilQuiet(lines.Length, wallClock, options);
+
+        List<(string?, string?)> expected = withinBound ? [(null, "new"), ("new", "sleeping")] : [];
+        Assert.Equal(expected, Changes().Select(c => (c.From, c.To)).ToList());
+    }
+
     [Fact]
     public void A_timer_that_changes_nothing_commits_nothing_while_one_that_changes_a_segment_commits_its_change()
     {

@@ -108,6 +108,9 @@ public sealed class KafkaScenario : IDisposable
         CommitIntervalMs = 100,
         FollowWallClock = wallClock is not null,
         AllowedLatenessMs = 0,
+
+        // The tests move their wall clocks by days in one step, standing for the days a live worker follows.
+        FollowWallClockWithinMs = long.MaxValue,
         MaxFutureSkewMs = 3_600_000,
 
         // Outputs are compared with the rules' (fixture) or another run's: on a loaded machine a partition's first
