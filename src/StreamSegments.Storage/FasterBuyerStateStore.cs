@@ -585,6 +585,18 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Compacts the log when it is due, as <see cref="CheckpointAsync"/> does, and deletes the log files wholly
+    /// before its begin address: for a store that is never checkpointed (a replay without a state directory), whose
+    /// log would otherwise keep every version of every record. Call only while processing is paused.
+    /// </summary>
+    public void CompactWithoutCheckpoint()
+    {
+        session.CompletePending(wait: true);
+        CompactIfNeeded();
+        store.Log.Truncate();
+    }
+
     /// <summary>Once a full checkpoint has committed, no other (older, or half-written by a crash) is needed.</summary>
     private void RemoveCheckpointsOtherThan(Guid token)
     {

@@ -122,6 +122,10 @@ public sealed partial class ReplayRunner(
                     {
                         await CheckpointAsync(store, options, policy, reader, task, counters, changes, categoryChanges, rejects, completed: false, cancellationToken);
                     }
+                    else
+                    {
+                        store.CompactWithoutCheckpoint();
+                    }
                 }
 
                 if (stopwatch.Elapsed >= nextProgress && logger.IsEnabled(LogLevel.Information))

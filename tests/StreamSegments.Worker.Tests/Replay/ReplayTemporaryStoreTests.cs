@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Globalization;
+using StreamSegments.Worker.Generate;
+using StreamSegments.Worker.Tests.Support;
+
+namespace StreamSegments.Worker.Tests.Replay;
+
+/// <summary>
+/// A replay without <c>--state-dir</c> keeps its FASTER store in a temporary directory. Compaction only runs inside
+/// <c>FasterBuyerStateStore.CheckpointAsync</c>, and such a replay never checkpoints, so its log grows with every
+/// record version written, for the whole replay (measured: 1.36 GB for 5M generated events at a 32 MiB budget,
+/// where the same replay with a state directory stays between 240 and 560 MB).
+/// </summary>
+/// <remarks>
+/// No timing: the input is a FIFO the test writes. The replay reads it in batches and applies a batch before it
+/// reads the next, so once the test has pushed most of the input through the pipe (a write returns only when the
+/// pipe has room, 64 KiB), the replay has applied all but its last few hundred lines. The store's log files are
+/// measured then, while the replay waits for the rest; only the in-memory part of the log (2 MiB here) may not be
+/// on disk yet.
+/// </remarks>
+public sealed class ReplayTemporaryStoreTests : IDisposable
+{
+    private readonly string work = Path.Combine(Path.GetTempPath(), $"ss-tempstore-{Guid.NewGuid():N}");
+
+    public ReplayTemporaryStoreTests() => Directory.CreateDirectory(work);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(work))
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_replay_without_a_state_directory_keeps_its_temporary_log_bounded_like_one_with_a_state_directory()
+    {
+        using var generated = new MemoryStream();
+        TrafficGenerator.Write(generated, new GeneratorOptions
+        {
+            Events = 300_000,
+            Buyers = 30_000,
+            Sellers = 50,
+            Categories = 20,
+            Start = DateTimeOffset.Parse("2025-01-01T00:00:00Z", CultureInfo.InvariantCulture),
+            Days = 400,
+            Seed = 5,
+        });
+        var input = generated.ToArray();
+
+        var fifo = Path.Combine(work, "input.fifo");
+        using (var mkfifo = Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var temp = Path.Combine(work, "tmp");
+        Directory.CreateDirectory(temp);
+        using var replay = WorkerExecutable.Start(
+            [
+                "replay", "--input", fifo, "--as-of", "2026-03-01T00:00:00.000Z",
+                "--snapshot", Path.Combine(work, "snapshot.jsonl"), "--changes", Path.Combine(work, "changes.jsonl"),
+                "--category-changes", Path.Combine(work, "category-changes.jsonl"),
+                // 4 MiB: a 2 MiB log in memory, so compaction is due from an 8 MiB log (CompactionLogRatio 4); 4 MiB
+                // segments, so a compacted log can also give its files back. --checkpoint-every is the interval a
+                // replay with a state directory compacts at (when it checkpoints).
+                "--memory-budget", (4L << 20).ToString(CultureInfo.InvariantCulture), "--State:SegmentSizeBits", "22",
+                "--checkpoint-every", "20000",
+            ],
+            new Dictionary<string, string> { ["TMPDIR"] = temp });
+        var stderr = replay.StandardError.ReadToEndAsync();
+        var stdout = replay.StandardOutput.ReadToEndAsync();
+
+        long logBytes;
+        var opening = Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write));
+        await using (var pipe = await opening.WaitAsync(TimeSpan.FromMinutes(2)))
+        {
+            // All but the last tenth, cut at a line end; then the log is measured while the replay waits for the rest.
+            var cut = Array.LastIndexOf(input, (byte)'\n', input.Length * 9 / 10) + 1;
+            await pipe.WriteAsync(input.AsMemory(0, cut));
+            await pipe.FlushAsync();
+            logBytes = Directory.EnumerateFiles(temp, "hlog*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            await pipe.WriteAsync(input.AsMemory(cut));
+        }
+
+        await replay.WaitForExitAsync();
+        Assert.True(replay.ExitCode == 0, await stderr + await stdout);
+
+        // 270k events applied: without compaction the log holds every version written (tens of MiB); compacted at
+        // each interval it stays near twice what one interval writes, a few MiB. 24 MiB is three times the point
+        // at which compaction is due.
+        Assert.True(logBytes < 24L << 20, $"the temporary store's log is {logBytes / (1 << 20)} MiB after 90% of the input: it is never compacted");
+    }
+}
