@@ -127,9 +127,9 @@ public sealed class KafkaScenario : IDisposable
     /// <summary>Starts a worker in this process, on a thread of its own; disposing it stops it gracefully.</summary>
     public RunningWorker StartWorker(
         SegmentStreamOptions? options = null, TimeProvider? wallClock = null, SegmentStreamTelemetry? telemetry = null,
-        ILogger<SegmentStreamProcessor>? logger = null, SegmentPolicy? policy = null) =>
+        ILogger<SegmentStreamProcessor>? logger = null, SegmentPolicy? policy = null, StateStoreOptions? state = null) =>
         new(new SegmentStreamProcessor(
-            options ?? Options(wallClock), policy ?? new SegmentPolicy(), StateOptions(), Broker.BootstrapServers,
+            options ?? Options(wallClock), policy ?? new SegmentPolicy(), state ?? StateOptions(), Broker.BootstrapServers,
             logger ?? NullLogger<SegmentStreamProcessor>.Instance, wallClock, telemetry));
 
     /// <summary>
