@@ -163,6 +163,9 @@ internal static class RunVerb
         ["--http-port"] = "Telemetry:Port",
     };
 
+    // Of the demo's events, views are the most (about half), at ~260 bytes a record on their topic's partition: 2.6 MB of 5 MiB.
+    private const int DemoHistoryEventsPerEmbeddedPartition = 20_000;
+
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var builder = VerbHost.CreateWebBuilder(args, Switches);
@@ -177,6 +180,17 @@ internal static class RunVerb
         string? embeddedState = null;
         if (string.IsNullOrWhiteSpace(kafka.BootstrapServers))
         {
+            // The demo produces its history as fast as the broker takes it, and the embedded broker keeps only the
+            // newest 5 MiB of each partition: more history than that would be dropped before the worker read it.
+            var demo = builder.Configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>() ?? new DemoOptions();
+            var history = (long)run.EmbeddedPartitions * DemoHistoryEventsPerEmbeddedPartition;
+            if ((run.Demo ?? true) && demo.HistoryEvents > history)
+            {
+                throw new SetupException(
+                    $"--Demo:HistoryEvents {demo.HistoryEvents} is more than the embedded broker keeps with {run.EmbeddedPartitions} partitions " +
+                    $"(5 MiB each, about {DemoHistoryEventsPerEmbeddedPartition} demo events): at most {history}, or more --partitions.");
+            }
+
             // The embedded broker keeps topics in memory: state from an earlier run would describe a changelog that
             // no longer exists, so this run gets a state directory of its own.
             broker = new EmbeddedBroker();

@@ -69,6 +69,16 @@ public class CommandLineTests
     }
 
     [Fact]
+    public async Task The_embedded_run_refuses_more_demo_history_than_its_broker_keeps_with_exit_code_2()
+    {
+        var (exit, _, error) = await RunAsync("run", "--partitions", "3", "--Demo:HistoryEvents", "60001", "--http-port", "0");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--Demo:HistoryEvents 60001 is more than the embedded broker keeps with 3 partitions", error, StringComparison.Ordinal);
+        Assert.Contains("at most 60000", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_policy_setting_on_the_command_line_changes_the_rules()
     {
         using var replay = new OneOrderReplay();
