@@ -71,8 +71,11 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>Whether anything (records, timers, writes) happened since the last commit.</summary>
     public bool Dirty { get; set; }
 
-    /// <summary>Whether the task is caught up but too far behind the wall clock to follow it (logged once per episode).</summary>
+    /// <summary>Whether the task is caught up but held back from the wall clock, going through history (logged once per episode).</summary>
     public bool WallClockHeldBack { get; set; }
+
+    /// <summary>Wall-clock time (Unix ms) the task last received a record at; none since its restore: <see cref="long.MinValue"/>.</summary>
+    public long LastRecordAt { get; set; } = long.MinValue;
 
     /// <summary>Changelog offset just past the newest committed marker; where a restore from a checkpoint starts.</summary>
     public long NextChangelogOffset { get; set; }

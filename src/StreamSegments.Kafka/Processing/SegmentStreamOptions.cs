@@ -62,14 +62,23 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public int AllowedLatenessMs { get; set; } = 5_000;
 
     /// <summary>
-    /// How far behind the wall clock (minus <see cref="AllowedLatenessMs"/>) a caught-up task's clock may be and still
-    /// follow it. Further behind, the task is going through history: a backfill produced slower than the worker
-    /// reads it, or paused. Moving its clock to now would make the rest of that history late records, stamped with
-    /// now (and prune the state they build on), so the task waits for records instead. The price: after an outage
-    /// longer than this, a partition with no new records fires its timers at its next record, not at once.
+    /// How far behind the wall clock (minus <see cref="AllowedLatenessMs"/>) a caught-up task's clock may be and
+    /// still follow it while records keep arriving (see <see cref="HistoryIdleMs"/>). Further behind, with a record
+    /// received in the last <see cref="HistoryIdleMs"/>, the task is going through history produced slower than it
+    /// is read (a backfill): moving its clock to now would make the rest of that history late records, stamped with
+    /// now, so it waits.
     /// </summary>
     [Range(0, long.MaxValue)]
     public long FollowWallClockWithinMs { get; set; } = 3_600_000;
+
+    /// <summary>
+    /// How long a task far behind the wall clock (<see cref="FollowWallClockWithinMs"/>) waits for more history after
+    /// its last record before it follows the wall clock anyway: the history has ended (a one-off import, a quiet
+    /// partition). A task restored with no record since follows at once, so a backfill paused across a restart is not
+    /// held back.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long HistoryIdleMs { get; set; } = 60_000;
 
     /// <summary>Records claiming a time further than this ahead of the wall clock go to the dead-letter topic.</summary>
     [Range(0, 86_400_000)]

@@ -274,6 +274,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         telemetry.RecordConsumed(topic, e.Kind);
 
         var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
+        task.LastRecordAt = wallNow;
         if (e.OccurredAt > wallNow + options.MaxFutureSkewMs)
         {
             DeadLetter(task, record, new EventRejection(RejectReason.InFuture, "occurredAt", $"more than {options.MaxFutureSkewMs} ms ahead of the wall clock"));
@@ -370,12 +371,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             return;
         }
 
-        var target = time.GetUtcNow().ToUnixTimeMilliseconds() - options.AllowedLatenessMs;
+        var wall = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var target = wall - options.AllowedLatenessMs;
         foreach (var task in tasks.Values)
         {
             if (task.Inputs.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted && task.PendingReevaluation is null)
             {
-                if (target - task.Engine.Clock.Now > options.FollowWallClockWithinMs)
+                // Far behind and still receiving records: history produced slower than it is read (FollowWallClockWithinMs).
+                if (target - task.Engine.Clock.Now > options.FollowWallClockWithinMs && task.LastRecordAt > wall - options.HistoryIdleMs)
                 {
                     if (!task.WallClockHeldBack)
                     {
@@ -813,7 +816,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has read all its input but its clock is {Behind} behind the wall clock, more than Kafka:FollowWallClockWithinMs ({Within}): it waits for records instead of following the wall clock (history produced slower than it is read, such as a paused backfill?)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has read all its input but its clock is {Behind} behind the wall clock, more than Kafka:FollowWallClockWithinMs ({Within}), and its last record came less than Kafka:HistoryIdleMs ago: it waits for more history instead of following the wall clock (a backfill produced slower than it is read?)")]
     private partial void LogWallClockHeldBack(int task, TimeSpan behind, TimeSpan within);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]

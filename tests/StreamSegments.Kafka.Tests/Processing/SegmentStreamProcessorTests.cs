@@ -119,24 +119,91 @@ public sealed class SegmentStreamProcessorTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_caught_up_task_far_behind_the_wall_clock_waits_for_records_instead_of_following_it(bool withinBound)
+    [InlineData(3_600_000L, 600_000L, false)] // the default bound; records came in the last 10 min (the wall clock is stopped)
+    [InlineData(3_600_000L, 0L, true)]        // the history has ended: no record for HistoryIdleMs
+    [InlineData(101 * 86_400_000L, 600_000L, true)] // within the bound
+    public void A_caught_up_task_far_behind_the_wall_clock_waits_for_more_history_instead_of_following_it(long within, long historyIdle, bool follows)
     {
         // A backfill's first record, 100 days before the wall clock, and then its producer pauses. Following the wall
         // clock would evaluate the order and take the pair through its window exit, and stamp the rest of the backfill
-        // with now; beyond the bound (the default, an hour) the task waits, so the order's instant has not passed yet.
+        // with now; held back, the task waits, so the order's instant has not passed yet.
         var first = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
         string[] lines = ["""{"type":"order-paid","eventId":"e-1","occurredAt":"2026-06-01T12:00:00.000Z","buyerId":"b-1","sellerId":"s-1","orderId":"o-1","amount":100}"""];
         scenario.Produce(lines, first);
         var wallClock = new StoppedClock(first.AddDays(100));
         var options = scenario.Options(wallClock);
-        options.FollowWallClockWithinMs = withinBound ? 101 * 86_400_000L : new Kafka.Processing.SegmentStreamOptions().FollowWallClockWithinMs;
+        options.FollowWallClockWithinMs = within;
+        options.HistoryIdleMs = historyIdle;
 
         scenario.RunWorkerUntilQuiet(lines.Length, wallClock, options);
 
-        List<(string?, string?)> expected = withinBound ? [(null, "new"), ("new", "sleeping")] : [];
+        List<(string?, string?)> expected = follows ? [(null, "new"), ("new", "sleeping")] : [];
         Assert.Equal(expected, Changes().Select(c => (c.From, c.To)).ToList());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_quiet_task_keeps_following_the_wall_clock_across_a_restart_with_the_default_bound(bool restart)
+    {
+        // b-1's only order, then two quiet hours in which the live worker follows the wall clock (no outage). With a
+        // one-day window the pair leaves it, and becomes sleeping, a day after the order, with or without a restart:
+        // following commits nothing, so the restarted task's clock is two hours old, and it has no record since.
+        var first = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        string[] lines = ["""{"type":"order-paid","eventId":"e-1","occurredAt":"2026-06-01T12:00:00.000Z","buyerId":"b-1","sellerId":"s-1","orderId":"o-1","amount":100}"""];
+        scenario.Produce(lines, first);
+        var wallClock = new MovableClock(first.AddMinutes(1));
+        var defaults = new Kafka.Processing.SegmentStreamOptions();
+        var options = scenario.Options(wallClock);
+        (options.FollowWallClockWithinMs, options.HistoryIdleMs) = (defaults.FollowWallClockWithinMs, defaults.HistoryIdleMs);
+        options.CheckpointIntervalMs = 1_000;
+        options.Client["session.timeout.ms"] = "6000";
+        options.Client["heartbeat.interval.ms"] = "500";
+        var policy = new SegmentPolicy { WindowDays = 1 };
+
+        void Step(RunningWorker worker, DateTimeOffset until)
+        {
+            while (wallClock.Now < until)
+            {
+                wallClock.Now = wallClock.Now.AddMinutes(30); // a live worker follows in steps of 100 ms; 30 min is well within the hour
+                Thread.Sleep(400);
+                Assert.Null(worker.Failure);
+            }
+        }
+
+        var worker = scenario.StartWorker(options, wallClock, policy: policy);
+        try
+        {
+            KafkaScenario.WaitUntilQuiet(worker.Processor, lines.Length, () => worker.Failure is not null);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (worker.Processor.Counters.Checkpoints == 0 && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+
+            Step(worker, first.AddHours(2));
+            if (restart)
+            {
+                worker.Stop(); // a deployment, or the task handed to another instance
+                worker.Dispose();
+                worker = scenario.StartWorker(options, wallClock, policy: policy);
+                var restored = DateTime.UtcNow.AddMinutes(1);
+                while (worker.Processor.Counters.Restores < scenario.Partitions && worker.Failure is null && DateTime.UtcNow < restored)
+                {
+                    Thread.Sleep(100);
+                }
+            }
+
+            Step(worker, first.AddDays(1).AddHours(1));
+            KafkaScenario.WaitUntilQuiet(worker.Processor, failed: () => worker.Failure is not null);
+            worker.Stop();
+        }
+        finally
+        {
+            worker.Dispose();
+        }
+
+        Assert.Equal([(null, "new"), ("new", "sleeping")], Changes().Select(c => (c.From, c.To)).ToList());
     }
 
     [Fact]

@@ -71,11 +71,11 @@ public class CommandLineTests
     [Fact]
     public async Task The_embedded_run_refuses_more_demo_history_than_its_broker_keeps_with_exit_code_2()
     {
-        var (exit, _, error) = await RunAsync("run", "--partitions", "3", "--Demo:HistoryEvents", "60001", "--http-port", "0");
+        var (exit, _, error) = await RunAsync("run", "--partitions", "3", "--Demo:HistoryEvents", "90001", "--http-port", "0");
 
         Assert.Equal(2, exit);
-        Assert.Contains("--Demo:HistoryEvents 60001 is more than the embedded broker keeps with 3 partitions", error, StringComparison.Ordinal);
-        Assert.Contains("at most 60000", error, StringComparison.Ordinal);
+        Assert.Contains("--Demo:HistoryEvents 90001 is more than the embedded broker keeps with 3 partitions", error, StringComparison.Ordinal);
+        Assert.Contains("at most 90000", error, StringComparison.Ordinal);
     }
 
     [Fact]
