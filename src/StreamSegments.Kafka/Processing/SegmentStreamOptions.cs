@@ -74,8 +74,8 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// <summary>
     /// How long a task far behind the wall clock (<see cref="FollowWallClockWithinMs"/>) waits for more history after
     /// its last record before it follows the wall clock anyway: the history has ended (a one-off import, a quiet
-    /// partition). A task restored with no record since follows at once, so a backfill paused across a restart is not
-    /// held back.
+    /// partition). A task restored with no record since follows at once, since following commits nothing and a quiet
+    /// task's restored clock may be hours old; the price is that a backfill paused across a restart is not held back.
     /// </summary>
     [Range(0, long.MaxValue)]
     public long HistoryIdleMs { get; set; } = 60_000;
