@@ -46,19 +46,11 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
     {
         // 4 MiB budget: 1 MiB index, 2 MiB log in memory; 20k buyers of ~600 bytes are ~12 MiB of log.
         using var store = Open(new StateStoreOptions { MemoryBudgetBytes = 4L << 20 });
-        for (var i = 0; i < 20_000; i++)
-        {
-            store.Save(Buyer($"b-{i}", orders: 15, seed: i));
-        }
+        SaveManyBuyers(store);
 
         Assert.True(store.LogBytes > store.MemoryBudgetBytes, $"log {store.LogBytes} should exceed the budget {store.MemoryBudgetBytes}");
         Assert.True(store.InMemoryLogBytes <= 2L << 20, $"in-memory log {store.InMemoryLogBytes} should stay within 2 MiB");
-        var loaded = new BuyerState();
-        foreach (var i in new[] { 0, 1, 4_999, 12_345, 19_999 })
-        {
-            Assert.True(store.TryLoad(Encoding.UTF8.GetBytes($"b-{i}"), loaded), $"b-{i} not found");
-            AssertSame(Buyer($"b-{i}", orders: 15, seed: i), loaded);
-        }
+        AssertManyBuyersLoad(store);
     }
 
     [Fact]
@@ -291,10 +283,7 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         // in the scan a restore re-queues timers from (and compaction copies live records by), not only loadable.
         using (var store = Open(new StateStoreOptions { MemoryBudgetBytes = before }))
         {
-            for (var i = 0; i < 20_000; i++)
-            {
-                store.Save(Buyer($"b-{i}", orders: 15, seed: i));
-            }
+            SaveManyBuyers(store);
 
             await store.CheckpointAsync([5], CancellationToken.None);
         }
@@ -312,12 +301,7 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
 
         Assert.Equal([5], cookie);
         Assert.Equal(20_000, BuyerIds(reopened).Count);
-        var loaded = new BuyerState();
-        foreach (var i in new[] { 0, 1, 4_999, 12_345, 19_999 })
-        {
-            Assert.True(reopened.TryLoad(Encoding.UTF8.GetBytes($"b-{i}"), loaded), $"b-{i} not found");
-            AssertSame(Buyer($"b-{i}", orders: 15, seed: i), loaded);
-        }
+        AssertManyBuyersLoad(reopened);
     }
 
     [Fact]
@@ -335,6 +319,26 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
 
         var refused = await Assert.ThrowsAsync<StreamSegments.Core.SetupException>(() => reopened.RecoverAsync(CancellationToken.None));
         Assert.Contains("do not say which log page size", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>20,000 buyers of ~600 bytes each: ~12 MiB of log.</summary>
+    private void SaveManyBuyers(FasterBuyerStateStore store)
+    {
+        for (var i = 0; i < 20_000; i++)
+        {
+            store.Save(Buyer($"b-{i}", orders: 15, seed: i));
+        }
+    }
+
+    /// <summary>A sample of <see cref="SaveManyBuyers"/>'s buyers, from both ends of the log, read back whole.</summary>
+    private void AssertManyBuyersLoad(FasterBuyerStateStore store)
+    {
+        var loaded = new BuyerState();
+        foreach (var i in new[] { 0, 1, 4_999, 12_345, 19_999 })
+        {
+            Assert.True(store.TryLoad(Encoding.UTF8.GetBytes($"b-{i}"), loaded), $"b-{i} not found");
+            AssertSame(Buyer($"b-{i}", orders: 15, seed: i), loaded);
+        }
     }
 
     private static BuyerState WithSeenIds(BuyerState state, int count)
