@@ -112,6 +112,11 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Bytes of memory the store may use: index plus in-memory log.</summary>
     public long MemoryBudgetBytes => geometry.MemoryBytes;
 
+    /// <summary>Where FASTER keeps this store's checkpoints, and the page size they were taken with.</summary>
+    private string CheckpointDirectory => Path.Combine(Directory, "checkpoints");
+
+    private string PageBitsFile => Path.Combine(CheckpointDirectory, PageBitsFileName);
+
     /// <summary>Size of the log from its begin to its tail (live and superseded records, in memory and on disk).</summary>
     public long LogBytes => store.Log.TailAddress - store.Log.BeginAddress;
 
@@ -560,9 +565,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
         // FASTER's checkpoint does not say which page size laid its log out, and recovering it with smaller pages
         // loses from scans every record that straddles a new page boundary (RecoverAsync refuses that instead).
-        var checkpoints = Path.Combine(Directory, "checkpoints");
-        System.IO.Directory.CreateDirectory(checkpoints);
-        var pageBitsFile = Path.Combine(checkpoints, PageBitsFileName);
+        System.IO.Directory.CreateDirectory(CheckpointDirectory);
+        var pageBitsFile = PageBitsFile;
         using (var file = new FileStream(pageBitsFile + ".tmp", FileMode.Create, FileAccess.Write))
         {
             file.Write(System.Text.Encoding.ASCII.GetBytes(geometry.PageBits.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -602,7 +606,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     {
         foreach (var kind in new[] { "index-checkpoints", "cpr-checkpoints" })
         {
-            var root = Path.Combine(Directory, "checkpoints", kind);
+            var root = Path.Combine(CheckpointDirectory, kind);
             if (!System.IO.Directory.Exists(root))
             {
                 continue;
@@ -624,8 +628,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// </summary>
     public async Task<byte[]?> RecoverAsync(CancellationToken cancellationToken)
     {
-        var checkpointDirectory = Path.Combine(Directory, "checkpoints");
-        if (!System.IO.Directory.Exists(checkpointDirectory)
+        if (!System.IO.Directory.Exists(CheckpointDirectory)
             || !store.CheckpointManager.GetLogCheckpointTokens().Any())
         {
             return null;
@@ -634,7 +637,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         // A setup refusal: the worker rebuilds the task from its changelog instead, a replay stops. Checkpoints that do
         // not say their page size (taken by a build before the file, or the file lost) are refused too: their budget
         // may have been another.
-        var pageBitsFile = Path.Combine(checkpointDirectory, PageBitsFileName);
+        var pageBitsFile = PageBitsFile;
         if (!File.Exists(pageBitsFile)
             || !int.TryParse(File.ReadAllText(pageBitsFile), System.Globalization.CultureInfo.InvariantCulture, out var pageBits))
         {
