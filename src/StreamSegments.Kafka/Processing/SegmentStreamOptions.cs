@@ -136,6 +136,17 @@ public sealed class SegmentStreamOptions : IValidatableObject
 
     public string TransactionalId => $"{GroupId}-{InstanceId ?? Environment.MachineName}";
 
+    /// <summary>The producer's transaction timeout: Kafka:Client:transaction.timeout.ms, librdkafka's 60 s by default.</summary>
+    internal int TransactionTimeoutMs => IntSetting("transaction.timeout.ms", 60_000);
+
+    /// <summary>
+    /// How long a restore waits for a transaction left open on its changelog: one a killed instance left is aborted
+    /// by the coordinator after the transaction timeout (the same setting on every instance of one deployment).
+    /// </summary>
+    internal TimeSpan RestorePatience => TimeSpan.FromMilliseconds(TransactionTimeoutMs + (long)RestoreGraceMs);
+
+    private const int RestoreGraceMs = 30_000;
+
     /// <summary>What the worker sets a reserved client setting to (null: nothing it could be set to instead).</summary>
     private string? WorkerValueOf(string key) => key.ToLowerInvariant() switch
     {
@@ -149,6 +160,11 @@ public sealed class SegmentStreamOptions : IValidatableObject
         "partition.assignment.strategy" => "range",
         _ => null,
     };
+
+    private int IntSetting(string key, int librdkafkaDefault) =>
+        Client.TryGetValue(key, out var configured) && int.TryParse(configured, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+            ? parsed
+            : librdkafkaDefault;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -165,13 +181,24 @@ public sealed class SegmentStreamOptions : IValidatableObject
 
         // A transaction stays open for a commit interval plus the commit; the broker aborts one that outlives
         // transaction.timeout.ms, and an aborted commit stops the worker.
-        var transactionTimeoutMs = Client.TryGetValue("transaction.timeout.ms", out var configured)
-            && int.TryParse(configured, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 60_000;
+        var transactionTimeoutMs = TransactionTimeoutMs;
         if (CommitIntervalMs > transactionTimeoutMs / 4)
         {
             yield return new ValidationResult(
                 $"CommitIntervalMs ({CommitIntervalMs}) must be at most a quarter of the transaction timeout ({transactionTimeoutMs} ms, Kafka:Client:transaction.timeout.ms).",
                 [nameof(CommitIntervalMs)]);
+        }
+
+        // A restore runs inside the consumer's rebalance callback, where the instance cannot rejoin its group: a
+        // rebalance that starts while it waits out an open transaction would evict the instance (max.poll.interval.ms
+        // is the classic protocol's rebalance timeout) and send its tasks to be restored again elsewhere.
+        var maxPollIntervalMs = IntSetting("max.poll.interval.ms", 300_000);
+        if (RestorePatience.TotalMilliseconds >= maxPollIntervalMs)
+        {
+            yield return new ValidationResult(
+                $"A restore may wait the transaction timeout plus {RestoreGraceMs / 1000} s ({RestorePatience.TotalMilliseconds} ms, Kafka:Client:transaction.timeout.ms) for a transaction " +
+                $"a stopped instance left open, which must be less than Kafka:Client:max.poll.interval.ms ({maxPollIntervalMs}).",
+                [nameof(Client)]);
         }
 
         if (MaxCheckpointAgeMs <= CheckpointIntervalMs)

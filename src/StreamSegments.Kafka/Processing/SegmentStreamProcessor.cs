@@ -34,7 +34,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private readonly Stopwatch monotonic = Stopwatch.StartNew();
     private readonly SegmentStreamTelemetry telemetry;
     private readonly bool ownsTelemetry;
-    private readonly TimeSpan restorePatience;
     private IConsumer<byte[]?, byte[]?>? consumer;
     private IConsumer<byte[]?, byte[]?>? changelogReader;
     private IAdminClient? admin;
@@ -52,10 +51,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         this.stateOptions = stateOptions;
         this.bootstrapServers = bootstrapServers;
         this.logger = logger;
-
-        // How long a restore waits for an open transaction on its changelog: a killed instance's is aborted by the
-        // coordinator after the transaction timeout (the same setting on every instance of one deployment).
-        restorePatience = TimeSpan.FromMilliseconds((ClientConfigs.Producer(options, bootstrapServers).TransactionTimeoutMs ?? 60_000) + 30_000);
         this.time = time ?? TimeProvider.System;
         ownsTelemetry = telemetry is null;
         this.telemetry = telemetry ?? new SegmentStreamTelemetry(null, options);
@@ -690,7 +685,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
         var bounds = ChangelogRestore.StableBounds(
-            changelogReader!, admin!, changelog, restorePatience, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
+            changelogReader!, admin!, changelog, options.RestorePatience, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
         var end = bounds.High.Value;
         var taskOptions = stateOptions;
 

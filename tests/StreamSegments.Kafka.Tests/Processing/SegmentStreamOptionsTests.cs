@@ -51,6 +51,30 @@ public sealed class SegmentStreamOptionsTests
         Assert.All(errors, e => Assert.Contains("CommitIntervalMs", e, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(null, null, true)]
+    [InlineData("269999", null, true)]
+    [InlineData("270000", null, false)]
+    [InlineData("600000", "630001", true)]
+    [InlineData("60000", "90000", false)]
+    public void A_restore_waiting_out_an_open_transaction_must_not_outlast_the_rebalance_timeout(string? transactionTimeoutMs, string? maxPollIntervalMs, bool valid)
+    {
+        var options = new SegmentStreamOptions();
+        if (transactionTimeoutMs is not null)
+        {
+            options.Client["transaction.timeout.ms"] = transactionTimeoutMs;
+        }
+
+        if (maxPollIntervalMs is not null)
+        {
+            options.Client["max.poll.interval.ms"] = maxPollIntervalMs;
+        }
+
+        var errors = Validate(options);
+        Assert.Equal(valid, errors.Count == 0);
+        Assert.All(errors, e => Assert.Contains("max.poll.interval.ms", e, StringComparison.Ordinal));
+    }
+
     private static List<string> Validate(SegmentStreamOptions options)
     {
         var results = new List<ValidationResult>();
