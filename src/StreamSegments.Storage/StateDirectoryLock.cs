@@ -27,11 +27,23 @@ public sealed class StateDirectoryLock : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var fullPath = Path.GetFullPath(directory);
-        Directory.CreateDirectory(fullPath);
+        try
+        {
+            Directory.CreateDirectory(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SetupException($"Cannot use '{fullPath}' as a state directory: {ex.Message}", ex);
+        }
+
         FileStream file;
         try
         {
             file = new FileStream(Path.Combine(fullPath, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new SetupException($"Cannot use '{fullPath}' as a state directory: {ex.Message}", ex);
         }
         catch (IOException ex)
         {

@@ -175,6 +175,8 @@ internal static class RunVerb
         builder.Services.AddValidatedOptions<DemoOptions>(DemoOptions.SectionName);
         builder.Services.AddSingleton(TimeProvider.System);
 
+        // Before the embedded broker is chosen for want of Kafka:BootstrapServers: it may only be mistyped.
+        KnownSettingsValidation<SegmentStreamOptions>.ThrowIfUnknown(builder.Configuration, SegmentStreamOptions.SectionName);
         var kafka = builder.Configuration.GetSection(SegmentStreamOptions.SectionName).Get<SegmentStreamOptions>() ?? new SegmentStreamOptions();
         var run = builder.Configuration.GetSection(RunOptions.SectionName).Get<RunOptions>() ?? new RunOptions();
         EmbeddedBroker? broker = null;
@@ -329,12 +331,25 @@ internal static class GenerateVerb
         using var host = builder.Build();
         var options = host.Services.GetRequiredService<IOptions<StreamSegments.Worker.Generate.GeneratorOptions>>().Value;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        await using var output = options.Output == "-" ? Console.OpenStandardOutput() : File.Create(options.Output);
+        await using var output = options.Output == "-" ? Console.OpenStandardOutput() : CreateOutput(options.Output);
         var last = StreamSegments.Worker.Generate.TrafficGenerator.Write(output, options, cancellationToken);
         await Console.Error.WriteLineAsync(
             $"generate: {options.Events} events, {options.Buyers} buyers, {options.Sellers} sellers, last event at " +
             $"{last.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}, {stopwatch.Elapsed.TotalSeconds:F1} s");
         return 0;
+    }
+
+    private static FileStream CreateOutput(string path)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            return File.Create(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SetupException($"Cannot write '{path}': {ex.Message}", ex);
+        }
     }
 }
 

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace StreamSegments.Worker.Broker;
 
 /// <summary>The <c>broker</c> verb's options (section <c>Broker</c>).</summary>
-public sealed class BrokerOptions
+public sealed class BrokerOptions : IValidatableObject
 {
     public const string SectionName = "Broker";
 
@@ -25,4 +25,12 @@ public sealed class BrokerOptions
         "orders.paid", "products.viewed", "carts.events", "favorites.events",
         "segments.changed", "segments.category-interest.changed", "segments.state-changelog", "segments.dead-letter",
     ];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!System.Net.IPAddress.TryParse(Host, out _))
+        {
+            yield return new ValidationResult($"--host '{Host}' is not an IP address (127.0.0.1 for this machine only, 0.0.0.0 for every interface).", [nameof(Host)]);
+        }
+    }
 }

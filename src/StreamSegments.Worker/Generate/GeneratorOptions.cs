@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace StreamSegments.Worker.Generate;
 
 /// <summary>The <c>generate</c> verb's options (section <c>Generate</c>): the size and shape of a synthetic marketplace.</summary>
-public sealed class GeneratorOptions
+public sealed class GeneratorOptions : IValidatableObject
 {
     public const string SectionName = "Generate";
 
@@ -38,4 +38,14 @@ public sealed class GeneratorOptions
     /// <summary>Share of lines that are invalid in one of several ways (to exercise rejects).</summary>
     [Range(0.0, 0.5)]
     public double InvalidRate { get; set; } = 0.001;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // Event times are Unix milliseconds written as RFC 3339: from the epoch to the year 9999.
+        if (Start < DateTimeOffset.UnixEpoch || Start > DateTimeOffset.MaxValue.AddDays(-(Days + 1)))
+        {
+            yield return new ValidationResult(
+                $"--start {Start:O} is out of range: events from it to --days ({Days}) later must fall between 1970 and the year 9999.", [nameof(Start)]);
+        }
+    }
 }

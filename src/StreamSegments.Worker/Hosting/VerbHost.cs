@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StreamSegments.Core.Policy;
 using StreamSegments.Storage;
 
@@ -51,37 +52,59 @@ internal static class VerbHost
         builder.Services.AddValidatedOptions<StateStoreOptions>(StateStoreOptions.SectionName);
     }
 
-    /// <summary>Binds <typeparamref name="T"/> to a configuration section, validated (data annotations and IValidatableObject) at start.</summary>
+    /// <summary>
+    /// Binds <typeparamref name="T"/> to a configuration section, validated at start: data annotations,
+    /// IValidatableObject, and no key in the section that binds to nothing (<see cref="KnownSettingsValidation{T}"/>).
+    /// </summary>
     public static IServiceCollection AddValidatedOptions<T>(this IServiceCollection services, string section)
         where T : class
     {
         services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<T>>(provider => new KnownSettingsValidation<T>(section, provider.GetRequiredService<IConfiguration>()));
         return services;
     }
 
-    /// <summary>A mistyped switch is an error, not a setting nobody reads.</summary>
+    /// <summary>
+    /// A mistyped switch, a stray word or a switch without its value is an error, not a setting nobody reads. So is a
+    /// <c>--Section:Key</c> of a section the verb does not read (its switches' sections, <c>Policy</c>, <c>State</c>,
+    /// <c>Logging</c>); a mistyped key of a section it reads fails that section's validation. A repeated switch is
+    /// allowed, as in most tools: the last one wins.
+    /// </summary>
     private static void CheckSwitches(string[] args, IReadOnlyDictionary<string, string> switches)
     {
+        var sections = switches.Values.Select(SectionOf).Concat([SegmentPolicy.SectionName, StateStoreOptions.SectionName, "Logging"])
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
             if (!arg.StartsWith('-'))
             {
-                continue;
+                throw new UsageException($"unexpected argument '{arg}' (options are --name value)");
             }
 
             var name = arg.Split('=', 2)[0];
-            if (!switches.ContainsKey(name) && !name.Contains(':', StringComparison.Ordinal))
+            if (!switches.ContainsKey(name))
             {
-                throw new UsageException($"unknown option '{name}'");
+                if (!name.StartsWith("--", StringComparison.Ordinal) || !name.Contains(':', StringComparison.Ordinal))
+                {
+                    throw new UsageException($"unknown option '{name}'");
+                }
+
+                var section = SectionOf(name[2..]);
+                if (!sections.Contains(section))
+                {
+                    throw new UsageException($"unknown option '{name}': this verb reads no settings of section '{section}' (it reads {string.Join(", ", sections.Order(StringComparer.Ordinal))})");
+                }
             }
 
-            if (!arg.Contains('=', StringComparison.Ordinal))
+            if (!arg.Contains('=', StringComparison.Ordinal) && ++i == args.Length)
             {
-                i++;
+                throw new UsageException($"option '{name}' needs a value");
             }
         }
     }
+
+    private static string SectionOf(string setting) => setting.Split(':', 2)[0];
 }
 
 internal sealed class UsageException(string message) : Exception(message);

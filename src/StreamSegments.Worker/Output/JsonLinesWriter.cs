@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using StreamSegments.Core;
 
 namespace StreamSegments.Worker.Output;
 
@@ -34,22 +35,29 @@ public sealed class JsonLinesWriter : IDisposable
     /// <summary>Opens the file cut back to <paramref name="length"/> bytes, appending from there.</summary>
     public static JsonLinesWriter Open(string path, long length)
     {
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (directory is not null)
+        var existing = new FileInfo(path);
+        var existingLength = existing.Exists ? existing.Length : 0;
+        if (existingLength < length)
         {
-            Directory.CreateDirectory(directory);
+            throw new SetupException(
+                $"'{path}' is shorter ({existingLength} bytes) than the state directory's checkpoint says ({length} bytes): " +
+                "it was changed, moved or deleted since. Resume with the interrupted run's outputs, or use a fresh --state-dir.");
         }
 
-        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        if (file.Length < length)
+        FileStream? file = null;
+        try
         {
-            file.Dispose();
-            throw new InvalidDataException($"'{path}' is shorter ({file.Length} bytes) than its checkpoint says ({length} bytes).");
+            Directory.CreateDirectory(existing.DirectoryName!);
+            file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            file.SetLength(length);
+            file.Position = length;
+            return new JsonLinesWriter(file);
         }
-
-        file.SetLength(length);
-        file.Position = length;
-        return new JsonLinesWriter(file);
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            file?.Dispose();
+            throw new SetupException($"Cannot write '{path}': {ex.Message}", ex);
+        }
     }
 
     /// <summary>Starts a line: write exactly one JSON value to the returned writer, then call <see cref="EndLine"/>.</summary>

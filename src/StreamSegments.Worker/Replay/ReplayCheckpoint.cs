@@ -34,6 +34,12 @@ public sealed record ReplayCheckpoint
 
     public required long Clock { get; init; }
 
+    /// <summary>
+    /// Full paths of the outputs the checkpointed lengths are of (changes, category changes, rejects; the last null when none was asked for);
+    /// a resumed run must write the same files. Null in checkpoints written before they were recorded.
+    /// </summary>
+    public string?[]? Outputs { get; init; }
+
     public required long ChangesLength { get; init; }
 
     public required long CategoryChangesLength { get; init; }

@@ -51,5 +51,23 @@ public sealed class ReplayOptions : IValidatableObject
         {
             yield return new ValidationResult($"--input '{Input}' does not exist.", [nameof(Input)]);
         }
+
+        // Outputs are cut to their checkpointed length at start: one on the input would wipe it out, and two on one
+        // file would interleave.
+        (string Switch, string? Path)[] files =
+            [("--input", Input), ("--snapshot", Snapshot), ("--changes", Changes), ("--category-changes", CategoryChanges), ("--rejects", Rejects)];
+        foreach (var same in files.Where(f => !string.IsNullOrEmpty(f.Path)).GroupBy(f => FileIdentity(f.Path!)).Where(g => g.Count() > 1))
+        {
+            yield return new ValidationResult(
+                $"{string.Join(" and ", same.Select(f => f.Switch))} name the same file '{same.Key}': every output needs a file of its own, apart from the input.",
+                [nameof(Input)]);
+        }
+    }
+
+    /// <summary>A file's full path, through symbolic links.</summary>
+    private static string FileIdentity(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target ? target.FullName : full;
     }
 }

@@ -51,6 +51,8 @@ public sealed partial class ReplayRunner(
             var counters = resume?.Counters ?? new ReplayCounters();
             var linesAtStart = counters.Lines;
 
+            // The snapshot is written at the end, but a path it cannot be written to must not cost the whole replay.
+            using var snapshot = JsonLinesWriter.Create(options.Snapshot);
             using var changes = JsonLinesWriter.Open(options.Changes, resume?.ChangesLength ?? 0);
             using var categoryChanges = JsonLinesWriter.Open(options.CategoryChanges, resume?.CategoryChangesLength ?? 0);
             using var rejects = string.IsNullOrEmpty(options.Rejects) ? null : JsonLinesWriter.Open(options.Rejects, resume?.RejectsLength ?? 0);
@@ -137,7 +139,7 @@ public sealed partial class ReplayRunner(
 
             task.AdvanceTo(asOf);
             var eventsDone = stopwatch.Elapsed;
-            counters.SnapshotRows = WriteSnapshot(store, task, policy, options.Snapshot, asOf);
+            counters.SnapshotRows = WriteSnapshot(store, task, policy, snapshot, asOf);
             var snapshotTime = stopwatch.Elapsed - eventsDone;
 
             changes.Flush(durable: persistent);
@@ -191,6 +193,13 @@ public sealed partial class ReplayRunner(
             throw new SetupException($"'{input}' is shorter than the checkpoint's position {checkpoint.InputOffset}; it was changed since.");
         }
 
+        if (checkpoint.Outputs is { } outputs && !outputs.SequenceEqual(OutputsOf(options), StringComparer.Ordinal))
+        {
+            throw new SetupException(
+                $"The replay in this state directory wrote --changes, --category-changes and --rejects to {string.Join(", ", outputs.Select(o => o is null ? "(none)" : $"'{o}'"))}; " +
+                "resume it with the same outputs, or use a fresh --state-dir.");
+        }
+
         if (checkpoint.Completed && length > checkpoint.InputOffset)
         {
             throw new SetupException(
@@ -222,6 +231,7 @@ public sealed partial class ReplayRunner(
             Completed = completed,
             Line = reader.LineNumber,
             Clock = task.Clock.Now,
+            Outputs = OutputsOf(options),
             ChangesLength = changes.Length,
             CategoryChangesLength = categoryChanges.Length,
             RejectsLength = rejects?.Length ?? 0,
@@ -230,9 +240,11 @@ public sealed partial class ReplayRunner(
         await store.CheckpointAsync(checkpoint.Serialize(), cancellationToken);
     }
 
-    private static long WriteSnapshot(FasterBuyerStateStore store, SegmentTask task, SegmentPolicy policy, string path, long asOf)
+    private static string?[] OutputsOf(ReplayOptions options) =>
+        [Path.GetFullPath(options.Changes), Path.GetFullPath(options.CategoryChanges), string.IsNullOrEmpty(options.Rejects) ? null : Path.GetFullPath(options.Rejects)];
+
+    private static long WriteSnapshot(FasterBuyerStateStore store, SegmentTask task, SegmentPolicy policy, JsonLinesWriter output, long asOf)
     {
-        using var output = JsonLinesWriter.Create(path);
         var rows = new SnapshotFileSink(output);
         var builder = new SnapshotBuilder(policy, task.Sellers, task.Catalog);
         store.ForEachBuyer(new BuyerState(), buyer => builder.Emit(buyer, asOf, rows));

@@ -27,6 +27,160 @@ public class CommandLineTests
     }
 
     [Theory]
+    [InlineData("unexpected argument 'extra'", "extra")]
+    [InlineData("option '--state-dir' needs a value", "--state-dir")]
+    [InlineData("this verb reads no settings of section 'Polcy'", "--Polcy:WindowDays", "60")]
+    [InlineData("this verb reads no settings of section 'Kafka'", "--Kafka:GroupId", "g")]
+    [InlineData("Policy:WindowDay is not a setting", "--Policy:WindowDay", "60")]
+    [InlineData("Replay:Rejetcs is not a setting", "--Replay:Rejetcs", "r.jsonl")]
+    [InlineData("Policy:WindowDays:x is not a setting", "--Policy:WindowDays:x", "60")]
+    public async Task A_replay_argument_that_would_be_ignored_is_an_error_with_exit_code_2(string error, params string[] extra)
+    {
+        using var replay = new OneOrderReplay();
+
+        var (exit, _, stderr) = await RunAsync([.. replay.Args, .. extra]);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(error, stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(replay.Output("c")), "nothing was replayed");
+    }
+
+    [Fact]
+    public async Task A_mistyped_setting_in_the_environment_is_an_error_too()
+    {
+        using var replay = new OneOrderReplay();
+        var info = Info(replay.Args);
+        info.Environment["Policy__WindowDayz"] = "60";
+
+        var (exit, _, error) = await RunAsync(info);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Policy:WindowDayz is not a setting", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_mistyped_bootstrap_servers_setting_stops_run_before_it_starts_an_embedded_broker()
+    {
+        var (exit, _, error) = await RunAsync("run", "--Kafka:BootstrapServer", "127.0.0.1:9", "--http-port", "0");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Kafka:BootstrapServer is not a setting", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("embedded broker", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--changes", "--input and --changes name the same file")]
+    [InlineData("--rejects", "--input and --rejects name the same file")]
+    [InlineData("--snapshot", "--input and --snapshot name the same file")]
+    public async Task An_output_on_the_input_is_refused_and_the_input_kept(string output, string error)
+    {
+        using var replay = new OneOrderReplay();
+        var input = replay.Output("in.jsonl");
+        var before = await File.ReadAllTextAsync(input);
+        var args = replay.Args.ToList();
+        var at = args.IndexOf(output);
+        if (at >= 0)
+        {
+            args[at + 1] = input;
+        }
+        else
+        {
+            args.AddRange([output, input]);
+        }
+
+        var (exit, _, stderr) = await RunAsync([.. args]);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(error, stderr, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllTextAsync(input));
+    }
+
+    [Fact]
+    public async Task Two_outputs_on_one_file_are_refused()
+    {
+        using var replay = new OneOrderReplay();
+        var args = replay.Args.ToList();
+        args[args.IndexOf("--category-changes") + 1] = replay.Output("c");
+
+        var (exit, _, error) = await RunAsync([.. args]);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--changes and --category-changes name the same file", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--snapshot")]
+    [InlineData("--state-dir")]
+    public async Task An_unusable_path_is_refused_at_start_with_exit_code_2(string option)
+    {
+        using var replay = new OneOrderReplay();
+        var args = replay.Args.ToList();
+
+        // Under a regular file, no directory can be made.
+        var blocked = Path.Combine(replay.Output("in.jsonl"), "x");
+        var at = args.IndexOf(option);
+        if (at >= 0)
+        {
+            args[at + 1] = blocked;
+        }
+        else
+        {
+            args.AddRange([option, blocked]);
+        }
+
+        var (exit, _, error) = await RunAsync([.. args]);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(blocked, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(replay.Output("c")), "nothing was replayed");
+    }
+
+    [Fact]
+    public async Task A_resume_that_would_write_other_outputs_than_its_checkpoint_is_refused()
+    {
+        using var replay = new OneOrderReplay();
+        string[] args = [.. replay.Args, "--state-dir", replay.Output("state")];
+        var (first, _, firstError) = await RunAsync(args);
+        Assert.True(first == 0, firstError);
+
+        // Rejects asked for only now would miss the lines rejected before the checkpoint.
+        var (withRejects, _, rejectsError) = await RunAsync([.. args, "--rejects", replay.Output("r")]);
+        Assert.Equal(2, withRejects);
+        Assert.Contains("resume it with the same outputs", rejectsError, StringComparison.Ordinal);
+
+        // An output the checkpoint counted lines of, gone since.
+        File.Delete(replay.Output("c"));
+        var (withoutChanges, _, changesError) = await RunAsync(args);
+        Assert.Equal(2, withoutChanges);
+        Assert.Contains($"'{replay.Output("c")}' is shorter (0 bytes) than the state directory's checkpoint says", changesError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_and_broker_refuse_values_they_cannot_use_with_exit_code_2()
+    {
+        var (generate, _, generateError) = await RunAsync("generate", "--output", "-", "--start", "9999-12-31T00:00:00Z");
+        Assert.Equal(2, generate);
+        Assert.Contains("--start 9999-12-31T00:00:00.0000000+00:00 is out of range", generateError, StringComparison.Ordinal);
+
+        var (broker, _, brokerError) = await RunAsync("broker", "--host", "localhost", "--port", "0");
+        Assert.Equal(2, broker);
+        Assert.Contains("--host 'localhost' is not an IP address", brokerError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_creates_the_directory_of_its_output()
+    {
+        using var replay = new OneOrderReplay();
+        var output = Path.Combine(replay.Work, "new", "events.jsonl");
+
+        var (exit, _, error) = await RunAsync("generate", "--output", output, "--events", "10", "--buyers", "5");
+
+        Assert.True(exit == 0, error);
+        Assert.Equal(10, (await File.ReadAllLinesAsync(output)).Length);
+    }
+
+    [Theory]
     [InlineData("--help")]
     [InlineData("replay", "-h")]
     [InlineData("run", "--bootstrap-servers", "x:1", "--help")]
@@ -214,9 +368,10 @@ public class CommandLineTests
         return info;
     }
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunAsync(Info(args));
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(ProcessStartInfo info)
     {
-        var info = Info(args);
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
