@@ -82,11 +82,16 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     public void Run(CancellationToken cancellationToken)
     {
         stopping = cancellationToken;
+        telemetry.Watch(this);
         using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
         var partitionCount = CheckTopics();
         producer = new OutputProducer(options, bootstrapServers, logger);
-        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers)).Build();
-        admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers)).Build();
+        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
+            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
+            .Build();
+        admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
+            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
+            .Build();
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
@@ -684,6 +689,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         span?.SetTag("streamsegments.task", partition);
         var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
+        LogRestoring(partition, directory);
         var bounds = ChangelogRestore.StableBounds(
             changelogReader!, admin!, changelog, options.RestorePatience, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
         var end = bounds.High.Value;
@@ -755,7 +761,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             // idle task restored from scratch would otherwise be restored from scratch at every start.
             CheckpointedSinceCommit = restored.RecordsApplied == 0,
         };
-        store.RestoreInto(task.Engine, task.Readings.Restored);
+        var scanned = 0;
+        store.RestoreInto(task.Engine, buyer =>
+        {
+            task.Readings.Restored(buyer);
+            if (++scanned % 4096 == 0)
+            {
+                Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
+            }
+        });
         if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
         {
             // Published under other thresholds: what each pair should be now is published at the clock (from the
@@ -783,7 +797,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// <summary>All input topics must exist with one partition count, and the changelog with the same (tasks = partitions).</summary>
     private int CheckTopics()
     {
-        using var admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers)).Build();
+        using var admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
+            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
+            .Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(30));
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in metadata.Topics)
@@ -829,6 +845,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restored from changelog offset {From}: {Records} records applied, {Dropped} of an unfinished commit dropped, {Timers} timers, clock {Clock}, {ElapsedMs} ms")]
     private partial void LogRestored(int task, long from, long records, long dropped, int timers, string clock, long elapsedMs);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: local checkpoint in {Directory}, then its changelog")]
+    private partial void LogRestoring(int task, string directory);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Task {Task} checkpointed at changelog offset {Offset} in {ElapsedMs} ms")]
     private partial void LogCheckpointed(int task, long offset, long elapsedMs);
 
@@ -838,7 +857,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint could not be recovered; restoring from the beginning of the changelog")]
     private partial void LogCheckpointUnusable(Exception exception, int task);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s local checkpoint age is {Age}, not within MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint age is {Age}, not within MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
     private partial void LogCheckpointTooOld(int task, string age, TimeSpan maxAge);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]

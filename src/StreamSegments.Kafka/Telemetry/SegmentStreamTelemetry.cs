@@ -56,6 +56,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private readonly Histogram<double> restoreDuration;
     private readonly List<long> applied = [];
     private TaskReadings[] tasks = [];
+    private SegmentStreamProcessor? processor;
     private Activity? batch;
     private bool batchStarted;
     private int batchLinks;
@@ -93,7 +94,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
         meter.CreateObservableGauge("streamsegments.task.clock.lag", ObserveClockLag, "s",
             "Wall clock minus the task's event-time clock.");
         latency = meter.CreateHistogram("streamsegments.processing.latency", "s",
-            "From an event's occurredAt to the commit of the transaction that published its effects.",
+            "From an event's occurredAt to the commit of the transaction that applied it. The segment change it causes is published when the task's clock passes its millisecond: with the task's next record, or up to AllowedLatenessMs later on a quiet partition.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         commitDuration = meter.CreateHistogram("streamsegments.commit.duration", "s",
             "Duration of a commit: changelog, flush, markers, offsets and the transaction commit.",
@@ -119,6 +120,12 @@ public sealed class SegmentStreamTelemetry : IDisposable
             "The task's state store log from its begin address to its tail (what lives on disk once flushed).");
         meter.CreateObservableGauge("streamsegments.tasks", () => Volatile.Read(ref tasks).Length, "{task}",
             "Tasks (partition numbers) this instance runs; reported from start, so its absence means the worker is gone.");
+
+        // While an instance joins its group or restores, it has no task series: these say whether it is stuck there.
+        meter.CreateObservableGauge("streamsegments.ready", () => Volatile.Read(ref processor) is { IsReady: true } ? 1 : 0, unit: null,
+            "1 once the instance's tasks are assigned and restored (as /health/ready), 0 while it joins its group or restores.");
+        meter.CreateObservableGauge("streamsegments.loop.heartbeat.age", ObserveHeartbeatAge, "s",
+            "Seconds since the processing loop last went round or a restore last made progress; the loop goes round at least every 50 ms, so more than a few seconds means it is stuck.");
     }
 
     public static string Version { get; } = typeof(SegmentStreamTelemetry).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -127,6 +134,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
 
     /// <summary>The open batch's trace context as a <c>traceparent</c> header value; null when no batch is recorded.</summary>
     public byte[]? BatchTraceParent { get; private set; }
+
+    /// <summary>The processor whose readiness and loop the gauges report (from when its loop starts).</summary>
+    internal void Watch(SegmentStreamProcessor running) => Volatile.Write(ref processor, running);
 
     /// <summary>The tasks whose readings the gauges report; replaced (not mutated) by the loop thread on every rebalance.</summary>
     internal void Publish(IEnumerable<TaskReadings> current) => Volatile.Write(ref tasks, [.. current]);
@@ -387,6 +397,11 @@ public sealed class SegmentStreamTelemetry : IDisposable
         Observe<double>(t => t.UncheckpointedSinceTicks is { } since ? (Environment.TickCount64 - since) / 1000.0 : 0);
 
     private IEnumerable<Measurement<long>> ObserveBuyers() => Observe<long>(t => t.Buyers);
+
+    private IEnumerable<Measurement<double>> ObserveHeartbeatAge() =>
+        Volatile.Read(ref processor) is { } running
+            ? [new Measurement<double>((Environment.TickCount64 - running.LastProgressTicks) / 1000.0)]
+            : [];
 
     private IEnumerable<Measurement<long>> ObserveMemory() => Observe<long>(t => t.MemoryBytes);
 

@@ -32,6 +32,13 @@ public sealed class TelemetryOptions : IValidatableObject
     [Range(5, 3_600)]
     public int LivenessTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// While a task restores, the liveness probe fails only after this long without restore progress: reading the
+    /// changelog and scanning the store report progress, FASTER's recovery of a large checkpoint does not.
+    /// </summary>
+    [Range(60, 86_400)]
+    public int RestoreLivenessTimeoutSeconds { get; set; } = 600;
+
     public bool OtlpEnabled => Otlp ?? !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

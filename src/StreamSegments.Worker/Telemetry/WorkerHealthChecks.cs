@@ -6,33 +6,37 @@ namespace StreamSegments.Worker.Telemetry;
 
 /// <summary>
 /// Liveness: the processing loop is running and going round. A restart is the cure for a loop that stopped or
-/// hangs; a long restore still counts as progress, so a probe never kills a task that is catching up.
+/// hangs; a restore that makes progress, however long, never fails it, and one that makes none gets
+/// <see cref="TelemetryOptions.RestoreLivenessTimeoutSeconds"/> (FASTER's recovery reports no progress).
 /// </summary>
 public sealed class WorkerLivenessCheck(SegmentWorkerService worker, IOptions<TelemetryOptions> options) : IHealthCheck
 {
     public const string Tag = "live";
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(worker.Processor is not { } processor
+            ? HealthCheckResult.Healthy("starting")
+            : Verdict(worker.Failed, processor.IsRestoring, TimeSpan.FromMilliseconds(Environment.TickCount64 - processor.LastProgressTicks), options.Value));
+
+    /// <summary>The probe's answer for a loop that last made progress <paramref name="silentFor"/> ago.</summary>
+    public static HealthCheckResult Verdict(bool failed, bool restoring, TimeSpan silentFor, TelemetryOptions options)
     {
-        if (worker.Processor is not { } processor)
+        ArgumentNullException.ThrowIfNull(options);
+        if (failed)
         {
-            return Task.FromResult(HealthCheckResult.Healthy("starting"));
+            return HealthCheckResult.Unhealthy("the processing loop stopped on an error");
         }
 
-        if (worker.Failed)
+        if (restoring)
         {
-            return Task.FromResult(HealthCheckResult.Unhealthy("the processing loop stopped on an error"));
+            return silentFor.TotalSeconds > options.RestoreLivenessTimeoutSeconds
+                ? HealthCheckResult.Unhealthy($"a restore has made no progress for {silentFor.TotalSeconds:F0} s")
+                : HealthCheckResult.Healthy("restoring");
         }
 
-        if (processor.IsRestoring)
-        {
-            return Task.FromResult(HealthCheckResult.Healthy("restoring"));
-        }
-
-        var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - processor.LastProgressTicks);
-        return Task.FromResult(silentFor.TotalSeconds > options.Value.LivenessTimeoutSeconds
+        return silentFor.TotalSeconds > options.LivenessTimeoutSeconds
             ? HealthCheckResult.Unhealthy($"the processing loop has made no progress for {silentFor.TotalSeconds:F0} s")
-            : HealthCheckResult.Healthy());
+            : HealthCheckResult.Healthy();
     }
 }
 

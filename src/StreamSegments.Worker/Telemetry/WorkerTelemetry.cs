@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -32,6 +33,10 @@ internal static class WorkerTelemetry
         builder.Services.AddHealthChecks()
             .AddCheck<WorkerLivenessCheck>("processing-loop", tags: [WorkerLivenessCheck.Tag])
             .AddCheck<WorkerReadinessCheck>("tasks-restored", tags: [WorkerReadinessCheck.Tag]);
+
+        // The health service logs every failing probe at Error: after each rebalance, one per readiness probe until
+        // the tasks have restored. The worker logs its own failures; those would only bury them.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
 
         var openTelemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource

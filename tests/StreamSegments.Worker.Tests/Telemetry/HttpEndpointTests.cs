@@ -37,6 +37,10 @@ public sealed class HttpEndpointTests : IDisposable
         Assert.Equal(lines.Length, Sum(metrics, "messaging_client_consumed_messages_total"));
         Assert.Equal(3, Series(metrics, "streamsegments_state_buyers").Count());
         Assert.Contains(Series(metrics, "target_info"), line => line.Contains("service_name=\"streamsegments\"", StringComparison.Ordinal));
+
+        // Ready and going round: what the not-ready and stalled-loop alerts watch.
+        Assert.Equal(1, Sum(metrics, "streamsegments_ready"));
+        Assert.InRange(Sum(metrics, "streamsegments_loop_heartbeat_age_seconds"), 0, 30);
         Assert.Equal(0, worker.Stop());
     }
 
