@@ -77,18 +77,8 @@ public class CommandLineTests
         using var replay = new OneOrderReplay();
         var input = replay.Output("in.jsonl");
         var before = await File.ReadAllTextAsync(input);
-        var args = replay.Args.ToList();
-        var at = args.IndexOf(output);
-        if (at >= 0)
-        {
-            args[at + 1] = input;
-        }
-        else
-        {
-            args.AddRange([output, input]);
-        }
 
-        var (exit, _, stderr) = await RunAsync([.. args]);
+        var (exit, _, stderr) = await RunAsync(replay.ArgsWith(output, input));
 
         Assert.Equal(2, exit);
         Assert.Contains(error, stderr, StringComparison.Ordinal);
@@ -99,10 +89,8 @@ public class CommandLineTests
     public async Task Two_outputs_on_one_file_are_refused()
     {
         using var replay = new OneOrderReplay();
-        var args = replay.Args.ToList();
-        args[args.IndexOf("--category-changes") + 1] = replay.Output("c");
 
-        var (exit, _, error) = await RunAsync([.. args]);
+        var (exit, _, error) = await RunAsync(replay.ArgsWith("--category-changes", replay.Output("c")));
 
         Assert.Equal(2, exit);
         Assert.Contains("--changes and --category-changes name the same file", error, StringComparison.Ordinal);
@@ -114,21 +102,11 @@ public class CommandLineTests
     public async Task An_unusable_path_is_refused_at_start_with_exit_code_2(string option)
     {
         using var replay = new OneOrderReplay();
-        var args = replay.Args.ToList();
 
         // Under a regular file, no directory can be made.
         var blocked = Path.Combine(replay.Output("in.jsonl"), "x");
-        var at = args.IndexOf(option);
-        if (at >= 0)
-        {
-            args[at + 1] = blocked;
-        }
-        else
-        {
-            args.AddRange([option, blocked]);
-        }
 
-        var (exit, _, error) = await RunAsync([.. args]);
+        var (exit, _, error) = await RunAsync(replay.ArgsWith(option, blocked));
 
         Assert.Equal(2, exit);
         Assert.Contains(blocked, error, StringComparison.Ordinal);
@@ -395,6 +373,23 @@ public class CommandLineTests
         public string[] Args { get; }
 
         public string Output(string name) => Path.Combine(Work, name);
+
+        /// <summary>The arguments with <paramref name="option"/>'s value replaced, or the option added.</summary>
+        public string[] ArgsWith(string option, string value)
+        {
+            var args = Args.ToList();
+            var at = args.IndexOf(option);
+            if (at >= 0)
+            {
+                args[at + 1] = value;
+            }
+            else
+            {
+                args.AddRange([option, value]);
+            }
+
+            return [.. args];
+        }
 
         public void Dispose() => Directory.Delete(Work, recursive: true);
     }
