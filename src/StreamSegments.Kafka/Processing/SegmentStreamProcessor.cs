@@ -657,7 +657,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
         // Work since the last commit is discarded even when no transaction was open yet (state writes wait for the
         // commit), so that its redo is not counted twice.
-        telemetry.Aborted(tasks.Values, "partitions-lost", transactionOpen: producer!.InTransaction);
+        telemetry.Aborted(tasks.Values, SegmentStreamTelemetry.PartitionsLost, transactionOpen: producer!.InTransaction);
         producer.Abort();
         batchRecords = 0;
         batchDeadLetters = 0;

@@ -23,6 +23,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
     public const string MeterName = "StreamSegments";
     public const string ActivitySourceName = "StreamSegments";
 
+    /// <summary>The reason an open transaction is aborted (<see cref="Aborted"/>): the group took partitions away.</summary>
+    public const string PartitionsLost = "partitions-lost";
+
     /// <summary>Inputs record the producer's trace context under this header (W3C trace context); outputs carry the batch's on.</summary>
     public const string TraceParentHeader = "traceparent";
 
@@ -136,7 +139,14 @@ public sealed class SegmentStreamTelemetry : IDisposable
     public byte[]? BatchTraceParent { get; private set; }
 
     /// <summary>The processor whose readiness and loop the gauges report (from when its loop starts).</summary>
-    internal void Watch(SegmentStreamProcessor running) => Volatile.Write(ref processor, running);
+    internal void Watch(SegmentStreamProcessor running)
+    {
+        Volatile.Write(ref processor, running);
+
+        // A counter's series appears with its first value, which Prometheus' increase() takes as its baseline: from
+        // 0, the first abort of a process counts. (Now, not at construction: the exporter listens by the time the loop runs.)
+        aborts.Add(0, new KeyValuePair<string, object?>("error.type", PartitionsLost));
+    }
 
     /// <summary>The tasks whose readings the gauges report; replaced (not mutated) by the loop thread on every rebalance.</summary>
     internal void Publish(IEnumerable<TaskReadings> current) => Volatile.Write(ref tasks, [.. current]);

@@ -77,20 +77,23 @@ internal static class VerbHost
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            if (!arg.StartsWith('-'))
+
+            // .NET's command line also takes Section:Key=value without dashes.
+            var bare = !arg.StartsWith('-');
+            if (bare && !(arg.Contains(':', StringComparison.Ordinal) && arg.Contains('=', StringComparison.Ordinal)))
             {
                 throw new UsageException($"unexpected argument '{arg}' (options are --name value)");
             }
 
             var name = arg.Split('=', 2)[0];
-            if (!switches.ContainsKey(name))
+            if (bare || !switches.ContainsKey(name))
             {
-                if (!name.StartsWith("--", StringComparison.Ordinal) || !name.Contains(':', StringComparison.Ordinal))
+                if (!bare && !(name.StartsWith("--", StringComparison.Ordinal) && name.Contains(':', StringComparison.Ordinal)))
                 {
                     throw new UsageException($"unknown option '{name}'");
                 }
 
-                var section = SectionOf(name[2..]);
+                var section = SectionOf(name.TrimStart('-'));
                 if (!sections.Contains(section))
                 {
                     throw new UsageException($"unknown option '{name}': this verb reads no settings of section '{section}' (it reads {string.Join(", ", sections.Order(StringComparer.Ordinal))})");

@@ -16,6 +16,7 @@ public sealed class JsonLinesWriter : IDisposable
     private readonly FileStream file;
     private readonly ArrayBufferWriter<byte> buffer = new(FlushThreshold * 2);
     private readonly Utf8JsonWriter json;
+    private bool disposed;
 
     private JsonLinesWriter(FileStream file)
     {
@@ -84,8 +85,15 @@ public sealed class JsonLinesWriter : IDisposable
         file.Flush(flushToDisk: durable);
     }
 
+    /// <summary>Flushes and closes the file; later calls do nothing, so a file can be closed before its <c>using</c> ends.</summary>
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         Flush(durable: false);
         json.Dispose();
         file.Dispose();

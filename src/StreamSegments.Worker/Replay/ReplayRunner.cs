@@ -51,8 +51,11 @@ public sealed partial class ReplayRunner(
             var counters = resume?.Counters ?? new ReplayCounters();
             var linesAtStart = counters.Lines;
 
-            // The snapshot is written at the end, but a path it cannot be written to must not cost the whole replay.
-            using var snapshot = JsonLinesWriter.Create(options.Snapshot);
+            // Written at the end, but opened now: a path it cannot be written to must not cost the whole replay. It is
+            // written beside its path and moved over it once complete, so a replay that stops or is refused before
+            // that leaves the last snapshot as it was.
+            var partialSnapshot = options.Snapshot + ".partial";
+            using var snapshot = JsonLinesWriter.Create(partialSnapshot);
             using var changes = JsonLinesWriter.Open(options.Changes, resume?.ChangesLength ?? 0);
             using var categoryChanges = JsonLinesWriter.Open(options.CategoryChanges, resume?.CategoryChangesLength ?? 0);
             using var rejects = string.IsNullOrEmpty(options.Rejects) ? null : JsonLinesWriter.Open(options.Rejects, resume?.RejectsLength ?? 0);
@@ -140,6 +143,9 @@ public sealed partial class ReplayRunner(
             task.AdvanceTo(asOf);
             var eventsDone = stopwatch.Elapsed;
             counters.SnapshotRows = WriteSnapshot(store, task, policy, snapshot, asOf);
+            snapshot.Flush(durable: persistent);
+            snapshot.Dispose();
+            File.Move(partialSnapshot, options.Snapshot, overwrite: true);
             var snapshotTime = stopwatch.Elapsed - eventsDone;
 
             changes.Flush(durable: persistent);
@@ -248,7 +254,6 @@ public sealed partial class ReplayRunner(
         var rows = new SnapshotFileSink(output);
         var builder = new SnapshotBuilder(policy, task.Sellers, task.Catalog);
         store.ForEachBuyer(new BuyerState(), buyer => builder.Emit(buyer, asOf, rows));
-        output.Flush(durable: false);
         return output.Lines;
     }
 

@@ -31,6 +31,8 @@ public class CommandLineTests
     [InlineData("option '--state-dir' needs a value", "--state-dir")]
     [InlineData("this verb reads no settings of section 'Polcy'", "--Polcy:WindowDays", "60")]
     [InlineData("this verb reads no settings of section 'Kafka'", "--Kafka:GroupId", "g")]
+    [InlineData("this verb reads no settings of section 'Kafka'", "Kafka:GroupId=g")]
+    [InlineData("Policy:WindowDayz is not a setting", "Policy:WindowDayz=30")]
     [InlineData("Policy:WindowDay is not a setting", "--Policy:WindowDay", "60")]
     [InlineData("Replay:Rejetcs is not a setting", "--Replay:Rejetcs", "r.jsonl")]
     [InlineData("Policy:WindowDays:x is not a setting", "--Policy:WindowDays:x", "60")]
@@ -127,11 +129,14 @@ public class CommandLineTests
         Assert.Equal(2, withRejects);
         Assert.Contains("resume it with the same outputs", rejectsError, StringComparison.Ordinal);
 
-        // An output the checkpoint counted lines of, gone since.
+        // An output the checkpoint counted lines of, gone since; the snapshot of the finished run stays as it was.
+        var snapshot = await File.ReadAllTextAsync(replay.Output("s"));
         File.Delete(replay.Output("c"));
         var (withoutChanges, _, changesError) = await RunAsync(args);
         Assert.Equal(2, withoutChanges);
         Assert.Contains($"'{replay.Output("c")}' is shorter (0 bytes) than the state directory's checkpoint says", changesError, StringComparison.Ordinal);
+        Assert.NotEmpty(snapshot);
+        Assert.Equal(snapshot, await File.ReadAllTextAsync(replay.Output("s")));
     }
 
     [Fact]
@@ -210,12 +215,14 @@ public class CommandLineTests
         Assert.Contains("at most 90000", error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_policy_setting_on_the_command_line_changes_the_rules()
+    [Theory]
+    [InlineData("--Policy:WindowDays", "30")]
+    [InlineData("Policy:WindowDays=30")]
+    public async Task A_policy_setting_on_the_command_line_changes_the_rules(params string[] setting)
     {
         using var replay = new OneOrderReplay();
 
-        var (exit, _, error) = await RunAsync([.. replay.Args, "--Policy:WindowDays", "30"]);
+        var (exit, _, error) = await RunAsync([.. replay.Args, .. setting]);
 
         Assert.True(exit == 0, error);
         Assert.Contains("2026-01-31T00:00:00.000Z", await File.ReadAllTextAsync(replay.Output("c")), StringComparison.Ordinal);

@@ -41,6 +41,10 @@ public sealed class HttpEndpointTests : IDisposable
         // Ready and going round: what the not-ready and stalled-loop alerts watch.
         Assert.Equal(1, Sum(metrics, "streamsegments_ready"));
         Assert.InRange(Sum(metrics, "streamsegments_loop_heartbeat_age_seconds"), 0, 30);
+
+        // Exported at 0 before any abort, so that the alert's increase() counts the first one.
+        Assert.Single(Series(metrics, "streamsegments_commit_aborts_total"));
+        Assert.Equal(0, Sum(metrics, "streamsegments_commit_aborts_total"));
         Assert.Equal(0, worker.Stop());
     }
 
