@@ -22,6 +22,11 @@ public static class ClientConfigs
         config.TransactionalId = options.TransactionalId;
         config.EnableIdempotence = true;
 
+        // A buyer's changes go to the partition the Java client (and Kafka Streams) would choose for its key, so a
+        // consumer can co-partition them with its own buyer-keyed topics; librdkafka's default hashes with CRC32.
+        // Every instance must agree, or one buyer's changes would spread over two partitions out of order.
+        config.Partitioner = Partitioner.Murmur2Random;
+
         // Room for the largest dead letter and its headers (changelog parts and changes are far smaller), even where
         // Kafka:Client lowered it: a dead letter the producer refuses would stop the worker at every restart.
         config.MessageMaxBytes = Math.Max(config.MessageMaxBytes ?? 0, Math.Max(2 << 20, options.DeadLetterMaxBytes + (256 << 10)));

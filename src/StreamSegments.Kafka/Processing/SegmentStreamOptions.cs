@@ -126,6 +126,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
         ["group.id"] = "set Kafka:GroupId instead",
         ["transactional.id"] = "it is Kafka:GroupId and Kafka:InstanceId",
         ["enable.idempotence"] = "transactions need it",
+        ["partitioner"] = "every instance must send a buyer's changes to one partition, the Java client's (murmur2_random)",
         ["enable.auto.commit"] = "input offsets are committed only in the transaction with the outputs",
         ["enable.auto.offset.store"] = "input offsets are committed only in the transaction with the outputs",
         ["isolation.level"] = "only committed records may be read (read_committed)",
@@ -158,6 +159,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
         "isolation.level" => "read_committed",
         "group.protocol" => "classic",
         "partition.assignment.strategy" => "range",
+        "partitioner" => "murmur2_random",
         _ => null,
     };
 

@@ -49,6 +49,7 @@ public sealed class ClientConfigsTests
     [InlineData("Partition.Assignment.Strategy", "roundrobin")]
     [InlineData("group.protocol", "consumer")]
     [InlineData("bootstrap.servers", "elsewhere:9092")]
+    [InlineData("partitioner", "consistent_random")]
     public void A_setting_exactly_once_or_the_task_model_depends_on_is_rejected_and_never_applied(string key, string value)
     {
         var options = new SegmentStreamOptions();

@@ -73,6 +73,13 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         }
 
         Assert.Equal(expected.Length, scenario.ReadCommitted(scenario.Topics.SegmentChanges).Count);
+
+        // Keyed by buyer on the partition the Java client would pick, on every topic: a consumer can co-partition them.
+        foreach (var topic in routes.Values.Append(scenario.Topics.SegmentChanges).Append(scenario.Topics.CategoryInterestChanges))
+        {
+            Assert.All(scenario.ReadCommitted(topic), record =>
+                Assert.Equal(KafkaScenario.JavaPartitionOf(record.Message.Key!, scenario.Partitions), record.Partition.Value));
+        }
     }
 
     [Fact]
