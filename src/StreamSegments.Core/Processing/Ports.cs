@@ -59,6 +59,15 @@ public interface IChangeSink
     void SegmentChanged(in SegmentChange change);
 
     void CategoryInterestChanged(in CategoryInterestChange change);
+
+    /// <summary>
+    /// The task learned a fact of cats(s): <paramref name="categoryId"/> appeared with <paramref name="sellerId"/>, at
+    /// <paramref name="at"/>, for the first time in its input. What a consumer needs to resolve interested-categories
+    /// from the category interest changes; ignored by sinks that have the catalog at hand (the replay's snapshot).
+    /// </summary>
+    void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
+    {
+    }
 }
 
 /// <summary>What a task has done since it started; cheap to read at any time from the task's thread.</summary>

@@ -412,6 +412,7 @@ public sealed class SegmentTask
         if (Catalog.Learn(seller, category))
         {
             store.SaveCatalogEntry(seller, category);
+            sink.SellerCategoryLearned(Sellers.NameOf(seller), Categories.NameOf(category), Clock.Now);
         }
     }
 

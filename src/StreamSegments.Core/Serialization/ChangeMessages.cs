@@ -26,6 +26,7 @@ public static class ChangeMessages
     private static readonly JsonEncodedText Orders = JsonEncodedText.Encode("orders");
     private static readonly JsonEncodedText Amount = JsonEncodedText.Encode("amount");
     private static readonly JsonEncodedText LastOrderAt = JsonEncodedText.Encode("lastOrderAt");
+    private static readonly JsonEncodedText LearnedAt = JsonEncodedText.Encode("learnedAt");
     private static readonly JsonEncodedText Segment = JsonEncodedText.Encode("segment");
     private static readonly JsonEncodedText Entered = JsonEncodedText.Encode("entered");
     private static readonly JsonEncodedText Left = JsonEncodedText.Encode("left");
@@ -73,6 +74,37 @@ public static class ChangeMessages
         writer.WriteString(EffectiveAt, time[..EventTime.Format(change.EffectiveAt, time)]);
         writer.WriteString(Cause, CauseName(change.Cause));
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A fact of cats(s). Its id names the fact alone, so the same fact learned by several tasks (from events of
+    /// several partitions) has one id.
+    /// </summary>
+    public static void WriteSellerCategory(Utf8JsonWriter writer, ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long learnedAt)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Span<byte> id = stackalloc byte[32];
+        Span<byte> time = stackalloc byte[EventTime.FormattedLength];
+
+        writer.WriteStartObject();
+        writer.WriteString(EventId, ChangeId(id, (byte)'K', sellerId, categoryId, 0, 0, 0));
+        writer.WriteString(SellerId, sellerId);
+        writer.WriteString(CategoryId, categoryId);
+        writer.WriteString(LearnedAt, time[..EventTime.Format(learnedAt, time)]);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The key of a cats(s) fact: <c>["sellerId","categoryId"]</c>, unambiguous for any ids, so that a compacted topic
+    /// keeps every fact once.
+    /// </summary>
+    public static void WriteSellerCategoryKey(Utf8JsonWriter writer, ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartArray();
+        writer.WriteStringValue(sellerId);
+        writer.WriteStringValue(categoryId);
+        writer.WriteEndArray();
     }
 
     public static void WriteSnapshotRow(Utf8JsonWriter writer, ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> buyerId, Segment segment, RfmScore rfm)

@@ -171,7 +171,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var inputs = Topics.Inputs;
-        var all = inputs.Concat([Topics.SegmentChanges, Topics.CategoryInterestChanges, Topics.Changelog, Topics.DeadLetter]).ToList();
+        var all = inputs.Concat([Topics.SegmentChanges, Topics.CategoryInterestChanges, Topics.Changelog, Topics.DeadLetter, Topics.SellerCategories]).ToList();
         if (all.Any(string.IsNullOrWhiteSpace))
         {
             yield return new ValidationResult("Every topic name must be set.", [nameof(Topics)]);
@@ -232,7 +232,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
             if (string.IsNullOrWhiteSpace(topic) || all.Contains(topic, StringComparer.Ordinal))
             {
                 yield return new ValidationResult(
-                    $"Topics:PerSegment:{name} must name a topic of its own, not '{topic}' (an input, output, changelog or dead-letter topic would get its records twice or mixed).",
+                    $"Topics:PerSegment:{name} must name a topic of its own, not '{topic}' (an input, output, changelog, dead-letter or seller-categories topic would get its records twice or mixed).",
                     [nameof(Topics)]);
             }
         }
@@ -259,6 +259,12 @@ public sealed class TopicOptions
     public string DeadLetter { get; set; } = "segments.dead-letter";
 
     /// <summary>
+    /// Facts of cats(s), keyed by (seller, category), for consumers that resolve interested-categories from the
+    /// category interest changes (compacted: each fact is kept once).
+    /// </summary>
+    public string SellerCategories { get; set; } = "segments.seller-categories";
+
+    /// <summary>
     /// Optional extra routing: segment wire name → topic. A change is also published to the topic of the segment
     /// it leaves and of the one it enters, for services that care about one segment only.
     /// </summary>
@@ -277,5 +283,5 @@ public sealed class TopicOptions
     public IReadOnlyList<string> Inputs => [OrdersPaid, ProductsViewed, CartEvents, FavoriteEvents];
 
     public IReadOnlyList<string> All =>
-        [.. Inputs, SegmentChanges, CategoryInterestChanges, Changelog, DeadLetter, .. PerSegment.Values.Distinct(StringComparer.Ordinal)];
+        [.. Inputs, SegmentChanges, CategoryInterestChanges, Changelog, DeadLetter, SellerCategories, .. PerSegment.Values.Distinct(StringComparer.Ordinal)];
 }

@@ -11,7 +11,8 @@ namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
 /// Publishes a task's changes into the open transaction: segment changes keyed by buyer to the changes topic
-/// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs.
+/// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs, facts
+/// of cats(s) keyed by (seller, category) to the seller categories topic.
 /// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to and the trace context of
 /// the batch that publishes it.
 /// </summary>
@@ -60,6 +61,17 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         ChangeMessages.WriteCategoryInterestChange(writer, change);
         producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), CommitHeaders());
         Task.Readings.CategoryInterestChanged(change.Entered);
+        Task.Dirty = true;
+    }
+
+    public void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
+    {
+        var writer = Begin();
+        ChangeMessages.WriteSellerCategoryKey(writer, sellerId, categoryId);
+        var key = End();
+        writer = Begin();
+        ChangeMessages.WriteSellerCategory(writer, sellerId, categoryId, at);
+        producer.Produce(topics.SellerCategories, key, End(), CommitHeaders());
         Task.Dirty = true;
     }
 

@@ -24,6 +24,7 @@ public sealed class BrokerOptions : IValidatableObject
     [
         "orders.paid", "products.viewed", "carts.events", "favorites.events",
         "segments.changed", "segments.category-interest.changed", "segments.state-changelog", "segments.dead-letter",
+        "segments.seller-categories",
     ];
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

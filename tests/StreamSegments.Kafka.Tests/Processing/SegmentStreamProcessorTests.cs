@@ -1,5 +1,7 @@
 using StreamSegments.Core;
+using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
+using StreamSegments.Core.State;
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Tests.Support;
@@ -34,6 +36,41 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             KafkaScenario.Rows(Path.Combine(fixture, "category-changes.jsonl"), categoryFields),
             KafkaScenario.Rows(scenario.ReadCommitted(scenario.Topics.CategoryInterestChanges).Select(r => r.Message.Value), categoryFields));
         Assert.Equal(lines.Length, counters.RecordsConsumed);
+
+        // cats(s), for consumers resolving interested-categories: every fact once per task that learned it, keyed by it.
+        var facts = scenario.ReadCommitted(scenario.Topics.SellerCategories);
+        Assert.All(facts, record =>
+        {
+            using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
+            var fact = $"[\"{value.RootElement.GetProperty("sellerId").GetString()}\",\"{value.RootElement.GetProperty("categoryId").GetString()}\"]";
+            Assert.Equal(fact, System.Text.Encoding.UTF8.GetString(record.Message.Key!));
+        });
+        Assert.Equal(SellerCategoriesOf(lines), facts.Select(r => System.Text.Encoding.UTF8.GetString(r.Message.Key!)).ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>cats(s) as the contract defines it: every category that appeared with the seller in an interaction or an order's items.</summary>
+    private static HashSet<string> SellerCategoriesOf(IEnumerable<string> lines)
+    {
+        var sellers = new SymbolTable();
+        var categories = new SymbolTable();
+        var parser = new EventParser(sellers, categories);
+        var e = new BuyerEvent();
+        var facts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            if (!parser.TryParse(System.Text.Encoding.UTF8.GetBytes(line), e, out _))
+            {
+                continue;
+            }
+
+            int[] learned = e.Kind == EventKind.OrderPaid ? e.ItemCategories.ToArray() : e.Kind.IsInteraction() ? [e.Category] : [];
+            foreach (var category in learned)
+            {
+                facts.Add($"[\"{System.Text.Encoding.UTF8.GetString(sellers.NameOf(e.Seller))}\",\"{System.Text.Encoding.UTF8.GetString(categories.NameOf(category))}\"]");
+            }
+        }
+
+        return facts;
     }
 
     [Fact]

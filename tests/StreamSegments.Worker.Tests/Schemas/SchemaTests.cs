@@ -85,7 +85,23 @@ public sealed class SchemaTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_seller_category_fact_as_the_worker_writes_it_matches_its_schema()
+    {
+        var schema = await Load("outputs/seller-category.schema.json");
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            Core.Serialization.ChangeMessages.WriteSellerCategory(writer, "s-1"u8, "c \"quoted\""u8, Core.Time.EventTime.Parse("2026-01-01T00:00:00Z"));
+        }
+
+        var row = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.Empty(schema.Validate(row));
+        Assert.Contains("\"learnedAt\":\"2026-01-01T00:00:00.000Z\"", row, StringComparison.Ordinal);
+    }
+
     [Theory]
+    [InlineData("outputs/seller-category.schema.json", """{"eventId":"0123456789abcdef0123456789abcdef","sellerId":"s","categoryId":"","learnedAt":"2026-01-01T00:00:00.000Z"}""")]
     [InlineData("outputs/segment-change.schema.json", """{"eventId":"0123456789abcdef0123456789abcdef","sellerId":"s","buyerId":"b","from":null,"to":"new","effectiveAt":"2026-01-01T00:00:00.000Z","cause":"event","rfm":"R4F1M1","orders":1,"amount":5,"lastOrderAt":"2026-01-01T00:00:00.000Z"}""")]
     [InlineData("outputs/segment-change.schema.json", """{"eventId":"0123456789abcdef0123456789abcdef","sellerId":"s","buyerId":"b","from":null,"to":"interested-categories","effectiveAt":"2026-01-01T00:00:00.000Z","cause":"event","rfm":null,"orders":0,"amount":0,"lastOrderAt":null}""")]
     [InlineData("outputs/category-interest-change.schema.json", """{"eventId":"0123456789abcdef0123456789abcdef","categoryId":"c","buyerId":"b","change":"entered","cause":"event"}""")]
