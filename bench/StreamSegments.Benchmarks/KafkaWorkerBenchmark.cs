@@ -252,6 +252,7 @@ public static class KafkaWorkerBenchmark
             CategoryInterestChanges = $"{run}.{topics.CategoryInterestChanges}",
             Changelog = $"{run}.{topics.Changelog}",
             DeadLetter = $"{run}.{topics.DeadLetter}",
+            SellerCategories = $"{run}.{topics.SellerCategories}",
         };
         foreach (var topic in own.All.Except(own.Inputs))
         {

@@ -108,7 +108,9 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         buffer.ResetWrittenCount();
         if (json is null)
         {
-            json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+            // Only the escapes JSON requires, as in the replay's files: values byte-identical to theirs, and a fact's key
+            // the bytes any JSON serializer writes for ["sellerId","categoryId"].
+            json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         }
         else
         {

@@ -63,9 +63,7 @@ public sealed partial class DemoTraffic(DemoOptions options, TopicOptions topics
 
     private IProducer<byte[], byte[]> CreateProducer()
     {
-        // Keyed by buyer and partitioned as the marketplace's Java producers would (murmur2), which co-partitions
-        // the four topics as the worker needs.
-        var config = ClientConfigs.WithClientSettings(new ProducerConfig { LingerMs = 5, Partitioner = Partitioner.Murmur2Random }, ClientSettings);
+        var config = ClientConfigs.WithClientSettings(new ProducerConfig { LingerMs = 5 }, ClientSettings);
         config.BootstrapServers = bootstrapServers;
         config.EnableIdempotence = true;
         config.TransactionalId = null; // Kafka:Client may name the worker's, and sharing it would fence the worker

@@ -10,6 +10,8 @@ namespace StreamSegments.Kafka.Tests.Processing;
 
 public sealed class SegmentStreamProcessorTests : IDisposable
 {
+    private static readonly System.Text.Json.JsonSerializerOptions MinimalEscaping = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly KafkaScenario scenario = new(partitions: 3);
 
     [Theory]
@@ -42,11 +44,30 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.All(facts, record =>
         {
             using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
-            var fact = $"[\"{value.RootElement.GetProperty("sellerId").GetString()}\",\"{value.RootElement.GetProperty("categoryId").GetString()}\"]";
-            Assert.Equal(fact, System.Text.Encoding.UTF8.GetString(record.Message.Key!));
+            Assert.Equal(FactKey(value.RootElement.GetProperty("sellerId").GetString()!, value.RootElement.GetProperty("categoryId").GetString()!), System.Text.Encoding.UTF8.GetString(record.Message.Key!));
         });
         Assert.Equal(SellerCategoriesOf(lines), facts.Select(r => System.Text.Encoding.UTF8.GetString(r.Message.Key!)).ToHashSet(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void Ids_outside_ascii_travel_unescaped_so_a_facts_key_is_what_any_json_serializer_writes()
+    {
+        string[] lines =
+        [
+            """{"type":"product-viewed","eventId":"e1","occurredAt":"2026-01-01T00:00:00Z","buyerId":"b-ü","sellerId":"Café+Co","productId":"p","categoryId":"kids&toys"}""",
+        ];
+        scenario.Produce(lines, DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+        scenario.RunWorkerUntilQuiet(lines.Length, new StoppedClock(DateTimeOffset.Parse("2026-01-02T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
+
+        var fact = Assert.Single(scenario.ReadCommitted(scenario.Topics.SellerCategories));
+        Assert.Equal(FactKey("Café+Co", "kids&toys"), System.Text.Encoding.UTF8.GetString(fact.Message.Key!));
+        var change = System.Text.Encoding.UTF8.GetString(Assert.Single(scenario.ReadCommitted(scenario.Topics.SegmentChanges)).Message.Value!);
+        Assert.Contains("\"sellerId\":\"Café+Co\",\"buyerId\":\"b-ü\"", change, StringComparison.Ordinal);
+    }
+
+    /// <summary>A fact's key as a consumer's JSON serializer writes it (only the escapes JSON requires).</summary>
+    private static string FactKey(string sellerId, string categoryId) => System.Text.Json.JsonSerializer.Serialize(new[] { sellerId, categoryId }, MinimalEscaping);
 
     /// <summary>cats(s) as the contract defines it: every category that appeared with the seller in an interaction or an order's items.</summary>
     private static HashSet<string> SellerCategoriesOf(IEnumerable<string> lines)
@@ -66,7 +87,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             int[] learned = e.Kind == EventKind.OrderPaid ? e.ItemCategories.ToArray() : e.Kind.IsInteraction() ? [e.Category] : [];
             foreach (var category in learned)
             {
-                facts.Add($"[\"{System.Text.Encoding.UTF8.GetString(sellers.NameOf(e.Seller))}\",\"{System.Text.Encoding.UTF8.GetString(categories.NameOf(category))}\"]");
+                facts.Add(FactKey(System.Text.Encoding.UTF8.GetString(sellers.NameOf(e.Seller)), System.Text.Encoding.UTF8.GetString(categories.NameOf(category))));
             }
         }
 
