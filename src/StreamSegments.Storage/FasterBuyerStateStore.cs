@@ -26,6 +26,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private const byte BuyerKey = (byte)'B';
     private const byte CatalogKey = (byte)'C';
     private const byte PartKey = (byte)'P';
+    private const byte CatalogFactHanded = 1;
 
     // First byte of a head whose state continues in parts (codec format versions are small numbers), followed by
     // the number of parts (4 bytes) and the state's first bytes; part i (from 1) holds the next bytes.
@@ -396,12 +397,15 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     public unsafe void SaveCatalogEntry(int seller, int category)
     {
         var key = Key(CatalogKey, sellers.NameOf(seller), categories.NameOf(category));
-        // Catalog facts carry no state: an empty payload in the same framing as buyers.
-        var marker = stackalloc byte[BuyerRecordFunctions.HeaderBytes];
-        BinaryPrimitives.WriteInt32LittleEndian(new Span<byte>(marker, BuyerRecordFunctions.HeaderBytes), 0);
-        var value = SpanByte.FromPointer(marker, BuyerRecordFunctions.HeaderBytes);
+
+        // One payload byte, in the same framing as buyers: the fact was handed to the task's sink when it was
+        // learned. Entries of earlier builds have none, and their facts were never published (RestoreInto).
+        var framed = stackalloc byte[BuyerRecordFunctions.HeaderBytes + 1];
+        BinaryPrimitives.WriteInt32LittleEndian(new Span<byte>(framed, BuyerRecordFunctions.HeaderBytes), 1);
+        framed[BuyerRecordFunctions.HeaderBytes] = CatalogFactHanded;
+        var value = SpanByte.FromPointer(framed, BuyerRecordFunctions.HeaderBytes + 1);
         session.Upsert(ref key, ref value);
-        Observer?.Written(key.AsReadOnlySpan(), default);
+        Observer?.Written(key.AsReadOnlySpan(), new ReadOnlySpan<byte>(framed + BuyerRecordFunctions.HeaderBytes, 1));
     }
 
     /// <summary>
@@ -539,12 +543,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>
     /// Restores a task from the store: registers every buyer's timer and relearns the seller catalog.
     /// Call once after <see cref="RecoverAsync"/>, before any event is applied. <paramref name="onBuyer"/> sees each
-    /// restored buyer (e.g. to count them) in the same scan.
+    /// restored buyer (e.g. to count them) in the same scan; <paramref name="unhandedFacts"/> gets the catalog facts
+    /// an earlier build stored without handing them to its sink (<see cref="SegmentTask.HandOverLearned"/>).
     /// </summary>
-    public void RestoreInto(SegmentTask task, Action<BuyerState>? onBuyer = null)
+    public void RestoreInto(SegmentTask task, Action<BuyerState>? onBuyer = null, List<(int Seller, int Category)>? unhandedFacts = null)
     {
         ArgumentNullException.ThrowIfNull(task);
-        Scan(new RestoreVisitor(task, codec, new BuyerState(), onBuyer));
+        Scan(new RestoreVisitor(task, codec, new BuyerState(), onBuyer, unhandedFacts));
     }
 
     /// <summary>Decodes every buyer into <paramref name="scratch"/> and hands it to <paramref name="onBuyer"/>.</summary>
@@ -733,14 +738,16 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                 break;
             case CatalogKey:
                 var sellerLength = BinaryPrimitives.ReadInt32LittleEndian(key[1..]);
-                visitor.CatalogEntry(key.Slice(5, sellerLength), key[(5 + sellerLength)..]);
+                var payload = BuyerRecordFunctions.State(value);
+                visitor.CatalogEntry(key.Slice(5, sellerLength), key[(5 + sellerLength)..], handed: payload.Length > 0 && payload[0] == CatalogFactHanded);
                 break;
             default:
                 throw new InvalidDataException($"Unknown state record kind {key[0]}.");
         }
     }
 
-    private sealed class RestoreVisitor(SegmentTask task, BuyerStateCodec codec, BuyerState scratch, Action<BuyerState>? onBuyer) : IStateVisitor
+    private sealed class RestoreVisitor(
+        SegmentTask task, BuyerStateCodec codec, BuyerState scratch, Action<BuyerState>? onBuyer, List<(int Seller, int Category)>? unhanded) : IStateVisitor
     {
         public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state)
         {
@@ -749,8 +756,15 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             onBuyer?.Invoke(scratch);
         }
 
-        public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId) =>
-            task.Catalog.Learn(task.Sellers.Intern(sellerId), task.Categories.Intern(categoryId));
+        public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, bool handed)
+        {
+            var fact = (task.Sellers.Intern(sellerId), task.Categories.Intern(categoryId));
+            task.Catalog.Learn(fact.Item1, fact.Item2);
+            if (!handed)
+            {
+                unhanded?.Add(fact);
+            }
+        }
     }
 
     private sealed class BuyerVisitor(BuyerStateCodec codec, BuyerState scratch, Action<BuyerState> onBuyer) : IStateVisitor
@@ -761,7 +775,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             onBuyer(scratch);
         }
 
-        public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId)
+        public void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, bool handed)
         {
         }
     }
@@ -781,5 +795,6 @@ public interface IStateVisitor
 {
     void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state);
 
-    void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId);
+    /// <summary>A fact of cats(s); <paramref name="handed"/> when it was handed to a sink as it was learned (not by earlier builds).</summary>
+    void CatalogEntry(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, bool handed);
 }

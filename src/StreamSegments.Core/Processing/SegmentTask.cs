@@ -407,6 +407,16 @@ public sealed class SegmentTask
         return holdsStoredBuyer;
     }
 
+    /// <summary>
+    /// Hands a fact of cats(s) the task already knows to the sink, and stores it as handed: for facts an earlier
+    /// build learned without publishing them.
+    /// </summary>
+    public void HandOverLearned(int seller, int category)
+    {
+        store.SaveCatalogEntry(seller, category);
+        sink.SellerCategoryLearned(Sellers.NameOf(seller), Categories.NameOf(category), Clock.Now);
+    }
+
     private void Learn(int seller, int category)
     {
         if (Catalog.Learn(seller, category))

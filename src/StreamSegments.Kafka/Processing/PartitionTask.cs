@@ -100,6 +100,9 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>Buyers still to re-evaluate under the current policy, null when none; the task's records wait for them.</summary>
     public Queue<byte[]>? PendingReevaluation { get; set; }
 
+    /// <summary>Facts of cats(s) restored from an earlier build's state that were never published; published from the loop.</summary>
+    public List<(int Seller, int Category)>? UnpublishedFacts { get; set; }
+
     /// <summary>The engine's change count when re-evaluation began, to report what it published.</summary>
     public long ChangesBeforeReevaluation { get; set; }
 

@@ -202,6 +202,18 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 continue;
             }
 
+            if (task.UnpublishedFacts is { } facts)
+            {
+                // Once per task after an upgrade, in its next transaction: a fact is stored as handed with its publication.
+                foreach (var (seller, category) in facts)
+                {
+                    task.Engine.HandOverLearned(seller, category);
+                }
+
+                task.UnpublishedFacts = null;
+                LogFactsPublished(task.Partition, facts.Count);
+            }
+
             var processed = 0;
             var episodes = task.Inputs.OutOfOrderEpisodes;
             while (processed < 4096 && task.Inputs.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
@@ -762,14 +774,19 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             CheckpointedSinceCommit = restored.RecordsApplied == 0,
         };
         var scanned = 0;
-        store.RestoreInto(task.Engine, buyer =>
-        {
-            task.Readings.Restored(buyer);
-            if (++scanned % 4096 == 0)
+        var unpublishedFacts = new List<(int Seller, int Category)>();
+        store.RestoreInto(
+            task.Engine,
+            buyer =>
             {
-                Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
-            }
-        });
+                task.Readings.Restored(buyer);
+                if (++scanned % 4096 == 0)
+                {
+                    Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
+                }
+            },
+            unpublishedFacts);
+        task.UnpublishedFacts = unpublishedFacts.Count > 0 ? unpublishedFacts : null;
         if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
         {
             // Published under other thresholds: what each pair should be now is published at the clock (from the
@@ -847,6 +864,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: local checkpoint in {Directory}, then its changelog")]
     private partial void LogRestoring(int task, string directory);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} published {Count} seller category facts an earlier build had learned without publishing them")]
+    private partial void LogFactsPublished(int task, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Task {Task} checkpointed at changelog offset {Offset} in {ElapsedMs} ms")]
     private partial void LogCheckpointed(int task, long offset, long elapsedMs);

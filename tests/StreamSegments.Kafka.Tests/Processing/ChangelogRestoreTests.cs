@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using StreamSegments.Core.State;
+using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Broker;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
@@ -88,6 +89,31 @@ public sealed class ChangelogRestoreTests : IDisposable
         Assert.Equal((0xB, 1, 3_000), (restored.Marker!.Epoch, restored.Marker.Sequence, restored.Marker.Clock));
         Assert.Equal(6, restored.NextChangelogOffset);
         Assert.True(progress >= 7, $"progress reported {progress} times");
+    }
+
+    [Fact]
+    public void Seller_category_facts_an_earlier_build_never_published_are_published_once_after_the_upgrade()
+    {
+        // Task 0's changelog as an earlier build left it: a catalog fact stored with no payload (no sink then), sealed.
+        var changelog = new TopicPartition(scenario.Topics.Changelog, 0);
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers }).Build())
+        {
+            Produce(producer, changelog, CatalogKey("s-1", "c-9"), [], 0xA, 1);
+            Produce(producer, changelog, CommitMarker.KeyOf(0xA), new CommitMarker(0xA, 1, EventTime.Parse("2026-01-01T00:00:00Z"), [-1, -1, -1, -1]).Serialize(), 0xA, 1);
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        var clock = new StoppedClock(DateTimeOffset.Parse("2026-01-01T00:00:10Z", CultureInfo.InvariantCulture));
+        scenario.RunRestoredWorkerUntilQuiet(clock, scenario.Options(clock));
+        var published = Assert.Single(scenario.ReadCommitted(scenario.Topics.SellerCategories));
+        Assert.Equal("""["s-1","c-9"]""", Encoding.UTF8.GetString(published.Message.Key!));
+
+        // Stored as published with it: a restart publishes nothing again. (Another group, so as not to wait for the
+        // embedded broker to let the first one's member go.)
+        var restart = scenario.Options(clock);
+        restart.GroupId += "-restarted";
+        scenario.RunRestoredWorkerUntilQuiet(clock, restart);
+        Assert.Single(scenario.ReadCommitted(scenario.Topics.SellerCategories));
     }
 
     [Theory]
@@ -179,6 +205,14 @@ public sealed class ChangelogRestoreTests : IDisposable
         });
 
     private static byte[] BuyerKey(string id) => [(byte)'B', .. Encoding.UTF8.GetBytes(id)];
+
+    /// <summary>A catalog fact's store key: 'C', the seller id's length (int32, little-endian), the seller id, the category id.</summary>
+    private static byte[] CatalogKey(string seller, string category)
+    {
+        var length = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, Encoding.UTF8.GetByteCount(seller));
+        return [(byte)'C', .. length, .. Encoding.UTF8.GetBytes(seller), .. Encoding.UTF8.GetBytes(category)];
+    }
 
     /// <summary>A buyer as the store writes it to the changelog: one recent event id is enough to be a record.</summary>
     private static byte[] EncodedBuyer(string id)
