@@ -103,6 +103,9 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>Facts of cats(s) restored from an earlier build's state that were never published; published from the loop.</summary>
     public List<(int Seller, int Category)>? UnpublishedFacts { get; set; }
 
+    /// <summary>How many of <see cref="UnpublishedFacts"/> have been handed over so far (for the log).</summary>
+    public long HandedOverFacts { get; set; }
+
     /// <summary>The engine's change count when re-evaluation began, to report what it published.</summary>
     public long ChangesBeforeReevaluation { get; set; }
 

@@ -204,14 +204,21 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
             if (task.UnpublishedFacts is { } facts)
             {
-                // Once per task after an upgrade, in its next transaction: a fact is stored as handed with its publication.
-                foreach (var (seller, category) in facts)
+                // Once per task after an upgrade, a batch per pass as for re-evaluation, so that no transaction grows
+                // with the catalog: each fact is stored as handed in the transaction that publishes it.
+                var batch = Math.Min(facts.Count, 4096);
+                foreach (var (seller, category) in facts.GetRange(facts.Count - batch, batch))
                 {
                     task.Engine.HandOverLearned(seller, category);
                 }
 
-                task.UnpublishedFacts = null;
-                LogFactsPublished(task.Partition, facts.Count);
+                facts.RemoveRange(facts.Count - batch, batch);
+                task.HandedOverFacts += batch;
+                if (facts.Count == 0)
+                {
+                    task.UnpublishedFacts = null;
+                    LogFactsHandedOver(task.Partition, task.HandedOverFacts);
+                }
             }
 
             var processed = 0;
@@ -865,8 +872,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: local checkpoint in {Directory}, then its changelog")]
     private partial void LogRestoring(int task, string directory);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} published {Count} seller category facts an earlier build had learned without publishing them")]
-    private partial void LogFactsPublished(int task, int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} handed over {Count} seller category facts an earlier build had learned without publishing them; they go out with its next commits")]
+    private partial void LogFactsHandedOver(int task, long count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Task {Task} checkpointed at changelog offset {Offset} in {ElapsedMs} ms")]
     private partial void LogCheckpointed(int task, long offset, long elapsedMs);

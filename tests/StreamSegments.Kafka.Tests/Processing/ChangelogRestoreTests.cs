@@ -94,26 +94,34 @@ public sealed class ChangelogRestoreTests : IDisposable
     [Fact]
     public void Seller_category_facts_an_earlier_build_never_published_are_published_once_after_the_upgrade()
     {
-        // Task 0's changelog as an earlier build left it: a catalog fact stored with no payload (no sink then), sealed.
+        // Task 0's changelog as an earlier build left it: catalog facts stored with no payload (no sink then), sealed;
+        // more than one pass of the loop hands over, so that they go out over several transactions.
+        const int Facts = 4096 + 10;
         var changelog = new TopicPartition(scenario.Topics.Changelog, 0);
         using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers }).Build())
         {
-            Produce(producer, changelog, CatalogKey("s-1", "c-9"), [], 0xA, 1);
+            for (var category = 0; category < Facts; category++)
+            {
+                Produce(producer, changelog, CatalogKey("s-1", $"c-{category}"), [], 0xA, 1);
+            }
+
             Produce(producer, changelog, CommitMarker.KeyOf(0xA), new CommitMarker(0xA, 1, EventTime.Parse("2026-01-01T00:00:00Z"), [-1, -1, -1, -1]).Serialize(), 0xA, 1);
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
 
         var clock = new StoppedClock(DateTimeOffset.Parse("2026-01-01T00:00:10Z", CultureInfo.InvariantCulture));
         scenario.RunRestoredWorkerUntilQuiet(clock, scenario.Options(clock));
-        var published = Assert.Single(scenario.ReadCommitted(scenario.Topics.SellerCategories));
-        Assert.Equal("""["s-1","c-9"]""", Encoding.UTF8.GetString(published.Message.Key!));
+        var published = scenario.ReadCommitted(scenario.Topics.SellerCategories).Select(r => Encoding.UTF8.GetString(r.Message.Key!)).ToList();
+        Assert.Equal(Enumerable.Range(0, Facts).Select(category => $"""["s-1","c-{category}"]""").Order(StringComparer.Ordinal), published.Order(StringComparer.Ordinal));
 
-        // Stored as published with it: a restart publishes nothing again. (Another group, so as not to wait for the
-        // embedded broker to let the first one's member go.)
+        // Stored as published with it, in the changelog too: a restart that must rebuild the task from the changelog
+        // (its local state gone) publishes nothing again. (Another group, so as not to wait for the embedded broker
+        // to let the first one's member go.)
+        FasterBuyerStateStore.DeleteDirectory(Path.Combine(scenario.StateDirectory, "task-0"));
         var restart = scenario.Options(clock);
         restart.GroupId += "-restarted";
         scenario.RunRestoredWorkerUntilQuiet(clock, restart);
-        Assert.Single(scenario.ReadCommitted(scenario.Topics.SellerCategories));
+        Assert.Equal(Facts, scenario.ReadCommitted(scenario.Topics.SellerCategories).Count);
     }
 
     [Theory]
