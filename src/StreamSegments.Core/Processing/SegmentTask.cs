@@ -408,7 +408,7 @@ public sealed class SegmentTask
     }
 
     /// <summary>
-    /// Hands a fact of cats(s) the task already knows to the sink, and stores it as handed: for facts an earlier
+    /// Stores a fact of cats(s) the task knows and hands it to the sink: as it is learned, and for facts an earlier
     /// build learned without publishing them.
     /// </summary>
     public void HandOverLearned(int seller, int category)
@@ -421,8 +421,7 @@ public sealed class SegmentTask
     {
         if (Catalog.Learn(seller, category))
         {
-            store.SaveCatalogEntry(seller, category);
-            sink.SellerCategoryLearned(Sellers.NameOf(seller), Categories.NameOf(category), Clock.Now);
+            HandOverLearned(seller, category);
         }
     }
 
