@@ -106,7 +106,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
             while (!cancellationToken.IsCancellationRequested)
             {
-                Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
+                ReportProgress();
                 Poll(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
@@ -191,6 +191,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             }
         }
     }
+
+    /// <summary>The loop went round, or a restore made progress: what liveness and the heartbeat gauge watch.</summary>
+    private void ReportProgress() => Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
 
     private void Process()
     {
@@ -636,7 +639,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
-        Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
+        ReportProgress();
         Volatile.Write(ref restoring, false);
         Volatile.Write(ref ready, true);
         LogAssigned(string.Join(",", tasks.Keys));
@@ -710,7 +713,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var changelog = new TopicPartition(options.Topics.Changelog, partition);
         LogRestoring(partition, directory);
         var bounds = ChangelogRestore.StableBounds(
-            changelogReader!, admin!, changelog, options.RestorePatience, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
+            changelogReader!, admin!, changelog, options.RestorePatience, ReportProgress, stopping);
         var end = bounds.High.Value;
         var taskOptions = stateOptions;
 
@@ -768,7 +771,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         var restored = ChangelogRestore.Run(
-            changelogReader!, changelog, bounds, from, marker, store, () => Volatile.Write(ref lastProgressTicks, Environment.TickCount64), stopping);
+            changelogReader!, changelog, bounds, from, marker, store, ReportProgress, stopping);
         var sink = new TaskChangeSink(producer!, options.Topics, telemetry);
         var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
         {
@@ -789,7 +792,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 task.Readings.Restored(buyer);
                 if (++scanned % 4096 == 0)
                 {
-                    Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
+                    ReportProgress();
                 }
             },
             unpublishedFacts);
