@@ -38,8 +38,6 @@ public static class ClientConfigs
     {
         var config = WithClientSettings(new ConsumerConfig
         {
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-
             // A fetch that finds nothing new waits this long on the broker. A real broker answers as soon as a
             // record arrives, so a short wait only adds empty fetches while idle (at most 20/s); the embedded
             // broker always waits it out, and librdkafka's default (500 ms) then delays every record arriving
@@ -51,6 +49,7 @@ public static class ClientConfigs
         config.EnableAutoCommit = false;
         config.EnableAutoOffsetStore = false;
         config.IsolationLevel = IsolationLevel.ReadCommitted;
+        config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.EnablePartitionEof = true;
 
         // Tasks = partitions: partition p of every input topic must go to the same member, which the classic
@@ -63,11 +62,12 @@ public static class ClientConfigs
     /// <summary>The reader of changelog partitions for restores (assigned, never subscribed).</summary>
     internal static ConsumerConfig ChangelogReader(SegmentStreamOptions options, string bootstrapServers)
     {
-        var config = WithClientSettings(new ConsumerConfig { AutoOffsetReset = AutoOffsetReset.Earliest }, options.Client);
+        var config = WithClientSettings(new ConsumerConfig(), options.Client);
         config.BootstrapServers = bootstrapServers;
         config.GroupId = $"{options.GroupId}-restore";
         config.EnableAutoCommit = false;
         config.IsolationLevel = IsolationLevel.ReadCommitted;
+        config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.EnablePartitionEof = true;
         return config;
     }

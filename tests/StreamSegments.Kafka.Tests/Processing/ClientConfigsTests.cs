@@ -50,6 +50,7 @@ public sealed class ClientConfigsTests
     [InlineData("group.protocol", "consumer")]
     [InlineData("bootstrap.servers", "elsewhere:9092")]
     [InlineData("partitioner", "consistent_random")]
+    [InlineData("auto.offset.reset", "latest")]
     public void A_setting_exactly_once_or_the_task_model_depends_on_is_rejected_and_never_applied(string key, string value)
     {
         var options = new SegmentStreamOptions();
@@ -67,6 +68,8 @@ public sealed class ClientConfigsTests
         Assert.Equal(PartitionAssignmentStrategy.Range, inputs.PartitionAssignmentStrategy);
         Assert.Equal(GroupProtocol.Classic, inputs.GroupProtocol);
         Assert.Equal(Bootstrap, inputs.BootstrapServers);
+        Assert.Equal(AutoOffsetReset.Earliest, inputs.AutoOffsetReset);
+        Assert.Equal(AutoOffsetReset.Earliest, ClientConfigs.ChangelogReader(options, Bootstrap).AutoOffsetReset);
         Assert.True(ClientConfigs.Producer(options, Bootstrap).EnableIdempotence);
     }
 }
