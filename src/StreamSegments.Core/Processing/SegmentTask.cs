@@ -79,7 +79,7 @@ public sealed class SegmentTask
             buyer.Reset(e.BuyerId);
         }
 
-        if (buyer.HasSeen(e.EventIdHash))
+        if (buyer.HasSeen(e.EventIdHash, now))
         {
             Counters.DuplicateEvents++;
             return ApplyOutcome.DuplicateEvent;
@@ -101,7 +101,7 @@ public sealed class SegmentTask
         if (e.Kind == EventKind.OrderPaid)
         {
             var pair = buyer.GetOrAddPair(e.Seller);
-            if (pair.HasOrder(e.OrderIdHash))
+            if (pair.HasOrder(e.OrderIdHash, now, policy.OrderRetention))
             {
                 // Ignored entirely, items included: a re-published order does not add to cats(s).
                 Counters.DuplicateOrders++;

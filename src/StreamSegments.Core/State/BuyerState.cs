@@ -116,11 +116,16 @@ public sealed class BuyerState
         return ref categories[CategoryCount++];
     }
 
-    public bool HasSeen(ulong eventIdHash)
+    /// <summary>
+    /// Whether the id is remembered at <paramref name="now"/>: an entry past its <see cref="SeenEvent.ForgetAt"/> that no
+    /// prune has removed yet (the buyer had no event or boundary since) is forgotten all the same, so when a re-sent
+    /// id counts again depends on time alone, not on the buyer's other traffic.
+    /// </summary>
+    public bool HasSeen(ulong eventIdHash, long now)
     {
         foreach (ref readonly var entry in Seen)
         {
-            if (entry.EventIdHash == eventIdHash)
+            if (entry.EventIdHash == eventIdHash && entry.ForgetAt > now)
             {
                 return true;
             }

@@ -48,11 +48,15 @@ public sealed class PairState
         OrderCount = 0;
     }
 
-    public bool HasOrder(ulong orderIdHash)
+    /// <summary>
+    /// Whether a counted order has this id and is still remembered at <paramref name="now"/> (within
+    /// <paramref name="retention"/>), as <see cref="BuyerState.HasSeen"/> is for event ids.
+    /// </summary>
+    public bool HasOrder(ulong orderIdHash, long now, long retention)
     {
         foreach (ref readonly var order in Orders)
         {
-            if (order.OrderIdHash == orderIdHash)
+            if (order.OrderIdHash == orderIdHash && order.At > now - retention)
             {
                 return true;
             }

@@ -174,6 +174,50 @@ public class SegmentRuleEdgeTests
     }
 
     [Fact]
+    public void An_order_id_is_remembered_until_the_horizon_after_its_order_and_an_event_id_until_its_event_leaves_the_window()
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10, orderId: "o1"));
+        h.Send(Order("e2", "2026-11-01T00:00:00.000Z", 10, orderId: "o2"));
+        h.Send(Interaction("cart-item-removed", "e3", "2026-11-01T00:00:01.000Z"));
+
+        // o1 + 365 days = 2027-01-01; e3 + 90 days = 2027-01-30T00:00:01.
+        Assert.Equal(ApplyOutcome.DuplicateOrder, h.Send(Order("e4", "2026-12-31T23:59:59.999Z", 10, orderId: "o1")));
+        Assert.Equal(ApplyOutcome.Applied, h.Send(Order("e5", "2027-01-01T00:00:00.000Z", 10, orderId: "o1")));
+        Assert.Equal(ApplyOutcome.DuplicateEvent, h.Send(Interaction("cart-item-removed", "e3", "2027-01-30T00:00:00.999Z")));
+        Assert.Equal(ApplyOutcome.Applied, h.Send(Interaction("cart-item-removed", "e3", "2027-01-30T00:00:01.000Z")));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void When_a_re_sent_id_counts_again_depends_on_time_alone_not_on_the_buyers_other_events(bool otherEventsBetween)
+    {
+        var h = new TaskHarness();
+        h.Send(Order("e1", "2026-01-01T00:00:00.000Z", 10, orderId: "o1"));
+        h.Send(Order("e2", "2026-11-01T00:00:00.000Z", 10, orderId: "o2"));
+        h.Send(Interaction("cart-item-removed", "e3", "2026-11-01T00:00:01.000Z"));
+
+        // No boundary of the buyer falls between o1's forgetting (2027-01-01) and its re-send, nor between e3's
+        // (2027-01-30T00:00:01) and its own: only another event of the buyer would have pruned them before.
+        if (otherEventsBetween)
+        {
+            h.Send(Interaction("product-viewed", "v1", "2027-01-02T00:00:00.000Z", seller: "s9"));
+        }
+
+        Assert.Equal(ApplyOutcome.Applied, h.Send(Order("e4", "2027-01-03T00:00:00.000Z", 10, orderId: "o1")));
+        if (otherEventsBetween)
+        {
+            h.Send(Interaction("product-viewed", "v2", "2027-02-01T00:00:00.000Z", seller: "s9"));
+        }
+
+        Assert.Equal(ApplyOutcome.Applied, h.Send(Interaction("cart-item-removed", "e3", "2027-02-02T00:00:00.000Z")));
+        h.AdvanceTo("2027-02-02T00:00:00.000Z");
+        Assert.Contains(("new", "returning", "2027-01-03T00:00:00.000Z"), h.Sink.Segments.Where(c => c.SellerId == "s1").Select(c => (c.From, c.To, c.EffectiveAt)));
+        Assert.Equal((0, 0), (h.Task.Counters.DuplicateEvents, h.Task.Counters.DuplicateOrders));
+    }
+
+    [Fact]
     public void A_re_published_order_is_ignored_with_its_items_so_it_teaches_the_seller_no_category()
     {
         var h = new TaskHarness();
