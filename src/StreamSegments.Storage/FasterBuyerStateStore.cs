@@ -64,6 +64,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private int lastLoadedLength = -1;
     private int lastLoadedParts;
     private bool disposed;
+    private long logBytesAfterCompaction;
 
     public FasterBuyerStateStore(string directory, StateStoreOptions options, SymbolTable sellers, SymbolTable categories)
     {
@@ -120,6 +121,19 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
 
     /// <summary>Size of the log from its begin to its tail (live and superseded records, in memory and on disk).</summary>
     public long LogBytes => store.Log.TailAddress - store.Log.BeginAddress;
+
+    /// <summary>
+    /// Whether the log has grown enough for a compaction to pay: past <see cref="StateStoreOptions.CompactionLogRatio"/>
+    /// times the in-memory log, and by half again what the last compaction left (state larger than that threshold
+    /// would otherwise be compacted at every check, for little). A compaction takes the older half, so a caller that
+    /// checks after every W bytes written keeps the log near 2W plus a few times the live state. For callers that
+    /// write faster than they checkpoint: a buyer with a large record appends all of it at every event once it has
+    /// left memory.
+    /// </summary>
+    public bool CompactionDue =>
+        LogBytes >= Math.Max(CompactionThreshold, logBytesAfterCompaction + (Math.Max(CompactionThreshold, logBytesAfterCompaction) / 2));
+
+    private long CompactionThreshold => (long)(options.CompactionLogRatio * (1L << geometry.LogMemoryBits));
 
     /// <summary>Address just past the newest record of the log: grows by the bytes written.</summary>
     public long TailAddress => store.Log.TailAddress;
@@ -687,8 +701,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private void CompactIfNeeded()
     {
         var log = store.Log;
-        var inMemoryLog = 1L << geometry.LogMemoryBits;
-        if (log.TailAddress - log.BeginAddress < options.CompactionLogRatio * inMemoryLog)
+        if (LogBytes < CompactionThreshold)
         {
             return;
         }
@@ -703,6 +716,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         {
             session.Compact(until, CompactionType.Lookup);
         }
+
+        logBytesAfterCompaction = LogBytes;
     }
 
     private SpanByte Key(byte kind, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)

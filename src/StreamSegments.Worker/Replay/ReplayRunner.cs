@@ -120,7 +120,9 @@ public sealed partial class ReplayRunner(
 
                 cancellationToken.ThrowIfCancellationRequested();
                 sinceCheckpoint += batch.Count;
-                if (sinceCheckpoint >= options.CheckpointEvery)
+                // Also when the log has outgrown its compaction threshold before that many lines: large records rewritten
+                // at every event can write tens of gigabytes between two line-count checkpoints.
+                if (sinceCheckpoint >= options.CheckpointEvery || store.CompactionDue)
                 {
                     sinceCheckpoint = 0;
                     if (persistent)
