@@ -95,6 +95,15 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public int DeadLetterMaxBytes { get; set; } = 1_000_000;
 
     /// <summary>
+    /// The partitioner the input topics' producers use (<c>murmur2</c>: Java clients, Kafka Streams; <c>crc32</c>:
+    /// librdkafka's default). When set, a record on another partition than that partitioner's for its key goes to the
+    /// dead-letter topic (<c>wrong-partition</c>) instead of being applied in a task that does not hold its buyer's
+    /// other records: producers with different partitioners would otherwise split a buyer between two tasks, each
+    /// publishing segments for the same pairs. <c>any</c> (the default) trusts the producers to agree.
+    /// </summary>
+    public InputPartitioner InputPartitioner { get; set; } = InputPartitioner.Any;
+
+    /// <summary>
     /// Wait until every record of a transaction is delivered before producing its commit markers. Only a broker
     /// that does not isolate transactions needs it (the embedded broker: its read_committed readers see open and
     /// aborted records), where a crash after the markers but before the outputs would leave markers sealing

@@ -40,6 +40,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private OutputProducer? producer;
     private long nextCommitAt;
     private CancellationToken stopping;
+    private int inputPartitions;
 
     public SegmentStreamProcessor(
         SegmentStreamOptions options, SegmentPolicy policy, StateStoreOptions stateOptions, string bootstrapServers,
@@ -85,6 +86,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         telemetry.Watch(this);
         using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
         var partitionCount = CheckTopics();
+        inputPartitions = partitionCount;
         producer = new OutputProducer(options, bootstrapServers, logger);
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
@@ -307,6 +309,13 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             // The partition is chosen by the key; a record keyed otherwise may sit in another task than its buyer.
             DeadLetter(task, record, "key-mismatch", "the record's key is not its buyerId");
+            return;
+        }
+
+        if (options.InputPartitioner != InputPartitioner.Any
+            && KeyPartitioning.PartitionOf(options.InputPartitioner, key, inputPartitions) is var expected && expected != record.Partition.Value)
+        {
+            DeadLetter(task, record, "wrong-partition", $"the {options.InputPartitioner.ToString().ToLowerInvariant()} partitioner puts this key on partition {expected}, whose task holds the buyer");
             return;
         }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
 
 namespace StreamSegments.Kafka.Tests.Processing;
@@ -72,6 +73,38 @@ public sealed class DeadLetterTests : IDisposable
         var changes = KafkaScenario.Rows(scenario.ReadCommitted(scenario.Topics.SegmentChanges).Select(r => r.Message.Value), "buyerId", "to");
         Assert.Equal(["b-1|new", "b-2|new"], changes);
         Assert.Equal(bad.Length + 1, counters.DeadLettered);
+    }
+
+    [Theory]
+    [InlineData(InputPartitioner.Murmur2, Partitioner.Murmur2Random)]
+    [InlineData(InputPartitioner.Crc32, Partitioner.ConsistentRandom)]
+    public void With_the_input_partitioner_set_a_record_on_another_partition_than_its_key_s_is_dead_lettered(InputPartitioner checkedAs, Partitioner producedWith)
+    {
+        // librdkafka places these with the partitioner named: the worker's own hash must agree with it for all eight.
+        var placed = Enumerable.Range(1, 8).Select(i => Order($"e-{i}", $"b-{i}", $"2026-11-01T10:00:0{i}.000Z")).ToList();
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers, Partitioner = producedWith }).Build())
+        {
+            foreach (var line in placed)
+            {
+                producer.Produce(scenario.Topics.OrdersPaid, new Message<string, string> { Key = Encoding.UTF8.GetString(KafkaScenario.KeyOf(line)!), Value = line, Timestamp = new Timestamp(Now.AddMinutes(-10)) });
+            }
+
+            // b-9's order on the partition its key does not go to: there it would sit in another task than its buyer.
+            var stray = Order("e-9", "b-9", "2026-11-01T10:00:09.000Z");
+            var home = KeyPartitioning.PartitionOf(checkedAs, "b-9"u8, scenario.Partitions);
+            producer.Produce(new TopicPartition(scenario.Topics.OrdersPaid, new Partition(1 - home)), new Message<string, string> { Key = "b-9", Value = stray, Timestamp = new Timestamp(Now.AddMinutes(-9)) });
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        var wallClock = new StoppedClock(Now);
+        var options = scenario.Options(wallClock);
+        options.InputPartitioner = checkedAs;
+        scenario.RunWorkerUntilQuiet(expectedInputRecords: 9, wallClock, options);
+
+        var letter = Assert.Single(scenario.ReadCommitted(scenario.Topics.DeadLetter));
+        Assert.Equal(("wrong-partition", "b-9"), (Header(letter, "segments-reason"), Encoding.UTF8.GetString(letter.Message.Key!)));
+        var changes = KafkaScenario.Rows(scenario.ReadCommitted(scenario.Topics.SegmentChanges).Select(r => r.Message.Value), "buyerId", "to");
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => $"b-{i}|new").Order(StringComparer.Ordinal), changes.Order(StringComparer.Ordinal));
     }
 
     public void Dispose() => scenario.Dispose();

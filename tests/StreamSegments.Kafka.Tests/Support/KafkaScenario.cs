@@ -251,48 +251,10 @@ public sealed class KafkaScenario : IDisposable
         return records;
     }
 
+    /// <summary>The partition Kafka's Java producer (and Kafka Streams) picks for a key.</summary>
+    public static int JavaPartitionOf(byte[] key, int partitions) => KeyPartitioning.PartitionOf(InputPartitioner.Murmur2, key, partitions);
+
     /// <summary>The named fields of each JSON value, as sortable strings (outputs are compared as multisets).</summary>
-    /// <summary>
-    /// The partition Kafka's Java producer (and Kafka Streams) picks for a key: murmur2, as in
-    /// <c>org.apache.kafka.common.utils.Utils.murmur2</c>, made positive, modulo the partition count.
-    /// </summary>
-    public static int JavaPartitionOf(byte[] key, int partitions)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        const uint M = 0x5bd1e995;
-        var length = key.Length;
-        var h = 0x9747b28c ^ (uint)length;
-        for (var i = 0; i + 4 <= length; i += 4)
-        {
-            var k = (uint)key[i] | ((uint)key[i + 1] << 8) | ((uint)key[i + 2] << 16) | ((uint)key[i + 3] << 24);
-            k *= M;
-            k ^= k >> 24;
-            k *= M;
-            h *= M;
-            h ^= k;
-        }
-
-        var tail = length & ~3;
-        switch (length % 4)
-        {
-            case 3:
-                h ^= (uint)key[tail + 2] << 16;
-                goto case 2;
-            case 2:
-                h ^= (uint)key[tail + 1] << 8;
-                goto case 1;
-            case 1:
-                h ^= key[tail];
-                h *= M;
-                break;
-        }
-
-        h ^= h >> 13;
-        h *= M;
-        h ^= h >> 15;
-        return (int)((h & 0x7fffffff) % (uint)partitions);
-    }
-
     public static List<string> Rows(IEnumerable<byte[]?> values, params string[] fields) =>
         values.Select(v =>
             {
