@@ -85,8 +85,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         stopping = cancellationToken;
         telemetry.Watch(this);
         using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
-        var partitionCount = CheckTopics();
-        inputPartitions = partitionCount;
+        inputPartitions = CheckTopics();
         producer = new OutputProducer(options, bootstrapServers, logger);
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
@@ -101,7 +100,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
         consumer.Subscribe(options.Topics.Inputs);
-        LogStarted(options.GroupId, options.TransactionalId, partitionCount);
+        LogStarted(options.GroupId, options.TransactionalId, inputPartitions);
 
         try
         {
