@@ -673,6 +673,10 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         }
 
         await store.RecoverAsync(cancellationToken: cancellationToken);
+
+        // The recovered log is what its last compaction left as far as CompactionDue is concerned: a resumed replay
+        // whose log is past the threshold would otherwise compact and checkpoint after its first batch.
+        logBytesAfterCompaction = LogBytes;
         return store.RecoveredCommitCookie;
     }
 

@@ -32,8 +32,9 @@ public sealed class StateStoreOptions
     /// <summary>
     /// Compact when the log (begin to tail) is this many times the in-memory log: records superseded by newer
     /// versions or deleted are reclaimed, so the disk holds the live state and what was written since, not the whole
-    /// history. The check runs at each checkpoint, so under a backlog the log can reach about twice what one
-    /// checkpoint interval writes; disk space comes back a whole segment file (<see cref="SegmentSizeBits"/>) at a time.
+    /// history. The worker checks at each checkpoint, so under a backlog its log can reach about twice what one
+    /// checkpoint interval writes; a replay checks after every batch of lines (FasterBuyerStateStore.CompactionDue).
+    /// Disk space comes back a whole segment file (<see cref="SegmentSizeBits"/>) at a time.
     /// </summary>
     [Range(1.5, 1000)]
     public double CompactionLogRatio { get; set; } = 4;

@@ -92,8 +92,14 @@ public sealed class SegmentTask
             buyer.AddSeen(new SeenEvent(e.EventIdHash, forgetAt));
             if (buyer.SeenCount > policy.MaxRememberedEventIds)
             {
-                // Down to nine tenths, so that a crawler pays for the sort once per tenth of the limit, not per event.
-                Counters.EventIdsForgottenEarly += buyer.ForgetEarliestSeen(policy.MaxRememberedEventIds - (policy.MaxRememberedEventIds / 10));
+                // Ids past their time that no prune has removed yet go first and do not count against the limit, so
+                // whether a live id is forgotten early does not depend on when the buyer was last pruned. Then down to
+                // nine tenths, so that a crawler pays for the sort once per tenth of the limit, not per event.
+                buyer.ForgetSeenUntil(now);
+                if (buyer.SeenCount > policy.MaxRememberedEventIds)
+                {
+                    Counters.EventIdsForgottenEarly += buyer.ForgetEarliestSeen(policy.MaxRememberedEventIds - (policy.MaxRememberedEventIds / 10));
+                }
             }
         }
 

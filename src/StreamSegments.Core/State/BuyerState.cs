@@ -199,8 +199,14 @@ public sealed class BuyerState
         }
 
         CategoryCount = keep;
+        ForgetSeenUntil(now);
+        return PairCount + CategoryCount != before;
+    }
 
-        keep = 0;
+    /// <summary>Forgets the event ids whose <see cref="SeenEvent.ForgetAt"/> is at or before <paramref name="now"/>.</summary>
+    public void ForgetSeenUntil(long now)
+    {
+        var keep = 0;
         for (var i = 0; i < SeenCount; i++)
         {
             if (seen[i].ForgetAt > now)
@@ -210,6 +216,5 @@ public sealed class BuyerState
         }
 
         SeenCount = keep;
-        return PairCount + CategoryCount != before;
     }
 }

@@ -221,6 +221,11 @@ public sealed class SegmentStreamOptions : IValidatableObject
                 [nameof(MaxCheckpointAgeMs)]);
         }
 
+        if (!Enum.IsDefined(InputPartitioner))
+        {
+            yield return new ValidationResult($"InputPartitioner must be one of: {string.Join(", ", Enum.GetNames<InputPartitioner>())}.", [nameof(InputPartitioner)]);
+        }
+
         foreach (var (key, value) in Client)
         {
             if (ReservedClientSettings.TryGetValue(key, out var reason) && !string.Equals(value, WorkerValueOf(key), StringComparison.OrdinalIgnoreCase))

@@ -3,6 +3,8 @@ using StreamSegments.Core.Processing;
 using StreamSegments.Core.State;
 using StreamSegments.Core.Tests.Support;
 
+using static StreamSegments.Core.Tests.Support.EventLines;
+
 namespace StreamSegments.Core.Tests.Processing;
 
 public class SegmentTaskSmokeTests
@@ -63,5 +65,23 @@ public class SegmentTaskSmokeTests
         Assert.Equal(ApplyOutcome.DuplicateEvent, harness.Send(View(999))); // the newest ids are remembered
         Assert.Equal(ApplyOutcome.Applied, harness.Send(View(0))); // the oldest is forgotten: applied again...
         Assert.Equal(changes, harness.Sink.Segments.Count + harness.Sink.Interests.Count); // ...and changes nothing
+    }
+
+    [Fact]
+    public void Ids_past_their_time_that_no_prune_removed_yet_do_not_count_against_the_event_id_limit()
+    {
+        // A removal's id is remembered for the window but sets no timer: nothing prunes it before the buyer's next
+        // event. Then 15 views, and a 17th id after the removal's has expired: 16 live ids, the limit exactly.
+        var harness = new TaskHarness(new SegmentPolicy { MaxRememberedEventIds = 16 });
+        harness.Send(Interaction("cart-item-removed", "r1", "2026-01-01T00:00:00.000Z"));
+        for (var i = 0; i < 15; i++)
+        {
+            harness.Send(Interaction("product-viewed", $"v{i}", $"2026-03-31T00:00:{i:D2}.000Z"));
+        }
+
+        Assert.Equal(ApplyOutcome.Applied, harness.Send(Interaction("product-viewed", "v15", "2026-04-02T00:00:00.000Z")));
+
+        Assert.Equal(0, harness.Task.Counters.EventIdsForgottenEarly);
+        Assert.Equal(ApplyOutcome.DuplicateEvent, harness.Send(Interaction("product-viewed", "v0", "2026-04-02T00:00:01.000Z")));
     }
 }

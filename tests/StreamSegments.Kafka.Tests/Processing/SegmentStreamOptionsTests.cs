@@ -23,6 +23,15 @@ public sealed class SegmentStreamOptionsTests
     }
 
     [Fact]
+    public void An_input_partitioner_outside_the_named_ones_is_refused_rather_than_dead_lettering_every_record()
+    {
+        var options = new SegmentStreamOptions { InputPartitioner = (InputPartitioner)3 };
+
+        Assert.Contains("InputPartitioner must be one of", Assert.Single(Validate(options)), StringComparison.Ordinal);
+        Assert.Empty(Validate(new SegmentStreamOptions { InputPartitioner = InputPartitioner.Crc32 }));
+    }
+
+    [Fact]
     public void Several_segments_may_share_a_route()
     {
         var options = new SegmentStreamOptions();

@@ -105,21 +105,32 @@ public sealed class ReplayTemporaryStoreTests : IDisposable
         var stderr = replay.StandardError.ReadToEndAsync();
         var stdout = replay.StandardOutput.ReadToEndAsync();
 
-        long logBytes;
-        var opening = Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write));
-        await using (var pipe = await opening.WaitAsync(TimeSpan.FromMinutes(2)))
+        try
         {
-            // All but the last tenth, cut at a line end; then the log is measured while the replay waits for the rest.
-            var cut = Array.LastIndexOf(input, (byte)'\n', input.Length * 9 / 10) + 1;
-            await pipe.WriteAsync(input.AsMemory(0, cut));
-            await pipe.FlushAsync();
-            logBytes = Directory.EnumerateFiles(temp, "hlog*", SearchOption.AllDirectories).Sum(SizeUnlessDeleted);
-            await pipe.WriteAsync(input.AsMemory(cut));
-        }
+            long logBytes;
+            var opening = Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write));
+            await using (var pipe = await opening.WaitAsync(TimeSpan.FromMinutes(2)))
+            {
+                // All but the last tenth, cut at a line end; then the log is measured while the replay waits for the rest.
+                var cut = Array.LastIndexOf(input, (byte)'\n', input.Length * 9 / 10) + 1;
+                await pipe.WriteAsync(input.AsMemory(0, cut));
+                await pipe.FlushAsync();
+                logBytes = Directory.EnumerateFiles(temp, "hlog*", SearchOption.AllDirectories).Sum(SizeUnlessDeleted);
+                await pipe.WriteAsync(input.AsMemory(cut));
+            }
 
-        await replay.WaitForExitAsync();
-        Assert.True(replay.ExitCode == 0, await stderr + await stdout);
-        return logBytes;
+            await replay.WaitForExitAsync();
+            Assert.True(replay.ExitCode == 0, await stderr + await stdout);
+            return logBytes;
+        }
+        finally
+        {
+            // A failure before the replay has read its input would leave it waiting on the FIFO for ever.
+            if (!replay.HasExited)
+            {
+                replay.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     // The replay may be compacting while the files are listed: a segment file it gives back is gone by the time it is
