@@ -211,9 +211,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 // Once per task after an upgrade, a batch per pass as for re-evaluation, so that no transaction grows
                 // with the catalog: each fact is stored as handed in the transaction that publishes it.
                 var batch = Math.Min(facts.Count, 4096);
-                foreach (var (seller, category) in facts.GetRange(facts.Count - batch, batch))
+                for (var i = facts.Count - batch; i < facts.Count; i++)
                 {
-                    task.Engine.HandOverLearned(seller, category);
+                    task.Engine.HandOverLearned(facts[i].Seller, facts[i].Category);
                 }
 
                 facts.RemoveRange(facts.Count - batch, batch);

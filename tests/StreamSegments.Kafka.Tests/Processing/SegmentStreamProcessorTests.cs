@@ -3,6 +3,7 @@ using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
 using StreamSegments.Core.State;
 using StreamSegments.Core.Time;
+using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Tests.Support;
 
@@ -136,7 +137,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         foreach (var topic in routes.Values.Append(scenario.Topics.SegmentChanges).Append(scenario.Topics.CategoryInterestChanges))
         {
             Assert.All(scenario.ReadCommitted(topic), record =>
-                Assert.Equal(KafkaScenario.JavaPartitionOf(record.Message.Key!, scenario.Partitions), record.Partition.Value));
+                Assert.Equal(KeyPartitioning.PartitionOf(InputPartitioner.Murmur2, record.Message.Key!, scenario.Partitions), record.Partition.Value));
         }
     }
 

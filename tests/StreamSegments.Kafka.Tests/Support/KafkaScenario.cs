@@ -251,9 +251,6 @@ public sealed class KafkaScenario : IDisposable
         return records;
     }
 
-    /// <summary>The partition Kafka's Java producer (and Kafka Streams) picks for a key.</summary>
-    public static int JavaPartitionOf(byte[] key, int partitions) => KeyPartitioning.PartitionOf(InputPartitioner.Murmur2, key, partitions);
-
     /// <summary>The named fields of each JSON value, as sortable strings (outputs are compared as multisets).</summary>
     public static List<string> Rows(IEnumerable<byte[]?> values, params string[] fields) =>
         values.Select(v =>
