@@ -148,7 +148,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public string TransactionalId => $"{GroupId}-{InstanceId ?? Environment.MachineName}";
 
     /// <summary>The producer's transaction timeout: Kafka:Client:transaction.timeout.ms, librdkafka's 60 s by default.</summary>
-    internal int TransactionTimeoutMs => IntSetting("transaction.timeout.ms", 60_000);
+    public int TransactionTimeoutMs => IntSetting("transaction.timeout.ms", 60_000);
 
     /// <summary>
     /// How long a restore waits for a transaction left open on its changelog: one a killed instance left is aborted

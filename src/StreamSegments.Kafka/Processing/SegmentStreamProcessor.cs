@@ -201,13 +201,20 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var now = monotonic.ElapsedMilliseconds;
         foreach (var task in tasks.Values)
         {
-            if (task.PendingReevaluation is not null && !Reevaluate(task))
+            // What a re-evaluation or a fact handover publishes belongs to the batch the next commit closes, and
+            // carries its trace context like a record's changes.
+            if (task.PendingReevaluation is not null)
             {
-                continue;
+                telemetry.Batch(default);
+                if (!Reevaluate(task))
+                {
+                    continue;
+                }
             }
 
             if (task.UnpublishedFacts is { } facts)
             {
+                telemetry.Batch(default);
                 // Once per task after an upgrade, a batch per pass as for re-evaluation, so that no transaction grows
                 // with the catalog: each fact is stored as handed in the transaction that publishes it.
                 var batch = Math.Min(facts.Count, 4096);

@@ -235,6 +235,37 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         Assert.InRange(Points(Collect(meterProvider, metrics), "streamsegments.event_ids.forgotten_early").Values.Sum(), views - limit, views - limit + 1);
     }
 
+    [Fact]
+    public void Changes_a_policy_re_evaluation_publishes_carry_the_trace_context_of_their_batch()
+    {
+        // b-1's order from s-1 is 45 days before the clock: in a 90-day window, not in a 30-day one.
+        string[] lines =
+        [
+            """{"type":"order-paid","eventId":"e-1","occurredAt":"2026-09-17T12:00:00.000Z","buyerId":"b-1","sellerId":"s-1","orderId":"o-1","amount":100}""",
+            """{"type":"product-viewed","eventId":"e-2","occurredAt":"2026-11-01T12:00:00.000Z","buyerId":"b-1","sellerId":"s-2","productId":"p-1","categoryId":"c-1"}""",
+        ];
+        scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
+        var clock = new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, 1, TimeSpan.Zero));
+        var options = scenario.Options(clock);
+        options.Client["session.timeout.ms"] = "6000"; // the second run joins the group the first left
+        options.Client["heartbeat.interval.ms"] = "500";
+        scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
+
+        var spans = new List<Activity>();
+        using (Sdk.CreateTracerProviderBuilder().AddSource(SegmentStreamTelemetry.ActivitySourceName).AddInMemoryExporter(spans).Build())
+        {
+            scenario.RunRestoredWorkerUntilQuiet(clock, options, new SegmentPolicy { WindowDays = 30 });
+        }
+
+        var batchContexts = spans.Where(s => s.OperationName == "process batch").Select(s => s.Id).ToHashSet();
+        var reevaluated = scenario.ReadCommitted(scenario.Topics.SegmentChanges)
+            .Where(c => JsonDocument.Parse(c.Message.Value!).RootElement.GetProperty("cause").GetString() == "policy-change")
+            .ToList();
+        Assert.NotEmpty(reevaluated);
+        Assert.All(reevaluated, c => Assert.Contains(
+            c.Message.Headers.TryGetLastBytes("traceparent", out var traceParent) ? Encoding.ASCII.GetString(traceParent) : "<none>", batchContexts));
+    }
+
     public void Dispose() => scenario.Dispose();
 
     private static List<MetricSnapshot> Collect(MeterProvider provider, List<MetricSnapshot> exported)
