@@ -18,6 +18,11 @@ public sealed class StateDirectoryLock : IDisposable
     public const string FileName = ".lock";
     private const string HolderFileName = ".lock-holder";
 
+    // How .NET reports a lock another process holds: flock's EWOULDBLOCK as the raw errno on Linux (11), the
+    // sharing violation on Windows.
+    private const int WouldBlock = 11;
+    private const int SharingViolation = unchecked((int)0x80070020);
+
     private readonly FileStream file;
 
     private StateDirectoryLock(FileStream file) => this.file = file;
@@ -41,15 +46,16 @@ public sealed class StateDirectoryLock : IDisposable
         {
             file = new FileStream(Path.Combine(fullPath, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new SetupException($"Cannot use '{fullPath}' as a state directory: {ex.Message}", ex);
-        }
-        catch (IOException ex)
+        catch (IOException ex) when (ex.HResult is WouldBlock or SharingViolation)
         {
             throw new SetupException(
                 $"The state directory '{fullPath}' is in use by another running instance ({ReadHolder(fullPath) ?? "holder unknown"}). " +
                 "Give each instance its own state directory (State:Directory, --state-dir).", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A read-only or broken file system is no other instance: say what it is.
+            throw new SetupException($"Cannot use '{fullPath}' as a state directory: {ex.Message}", ex);
         }
 
         // Beside the lock file, not in it: another process cannot read a file this one has locked.

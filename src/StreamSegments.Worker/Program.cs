@@ -227,6 +227,7 @@ internal static class RunVerb
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(run.ShutdownTimeoutSeconds));
         builder.Services.AddSingleton<SegmentWorkerService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<SegmentWorkerService>());
+        builder.Services.AddHostedService<LoopWatchdogService>();
         if (run.Demo ?? broker is not null)
         {
             builder.Services.AddHostedService<DemoTrafficService>();

@@ -23,6 +23,19 @@ public sealed class StateDirectoryLockTests : IDisposable
     }
 
     [Fact]
+    public void A_lock_file_that_cannot_be_opened_is_reported_as_what_it_is_not_as_another_instance()
+    {
+        // A link to itself fails to open (ELOOP) as a read-only or broken file system does: an I/O error, no holder.
+        Directory.CreateDirectory(directory);
+        var lockFile = Path.Combine(directory, StateDirectoryLock.FileName);
+        File.CreateSymbolicLink(lockFile, lockFile);
+
+        var refused = Assert.Throws<SetupException>(() => StateDirectoryLock.Acquire(directory));
+        Assert.StartsWith($"Cannot use '{Path.GetFullPath(directory)}' as a state directory: ", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("another running instance", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_lock_file_left_behind_by_a_process_that_ended_does_not_hold_the_directory()
     {
         Directory.CreateDirectory(directory);

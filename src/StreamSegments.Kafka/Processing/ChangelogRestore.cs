@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using StreamSegments.Core;
 using StreamSegments.Storage;
 
 namespace StreamSegments.Kafka.Processing;
@@ -74,10 +75,11 @@ internal static class ChangelogRestore
     {
         // A changelog that no longer starts where the restore must begin has lost records (retention or
         // DeleteRecords on a real broker; the embedded broker keeps only the newest 5 MiB of each partition).
-        // Restoring the rest would silently drop buyers' state, so the task refuses to start instead.
+        // Restoring the rest would silently drop buyers' state, so the task refuses to start instead: a setup error,
+        // since every restart would find the same (exit code 2, not 1 and a restart loop).
         if (bounds.Low.Value > from)
         {
-            throw new InvalidOperationException(
+            throw new SetupException(
                 $"Changelog {partition} starts at offset {bounds.Low.Value}, but restoring task {partition.Partition.Value} needs it from offset {from}: " +
                 "its records were deleted, so the task's state cannot be rebuilt. Keep the changelog compacted without time or size retention.");
         }

@@ -73,6 +73,13 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// <summary>A task is being restored (checkpoint recovery, changelog tail, store scan): long, and progress all the same.</summary>
     public bool IsRestoring => Volatile.Read(ref restoring);
 
+    /// <summary>
+    /// What the loop is doing (polling, processing, committing, checkpointing or restoring a task): for the log line of
+    /// a watchdog that finds it stuck, since a storage call that never returns (a full disk) says nothing itself.
+    /// </summary>
+    public string Activity => Volatile.Read(ref activity);
+
+    private string activity = "starting";
     private bool ready;
     private bool restoring;
     private long lastProgressTicks = Environment.TickCount64;
@@ -108,11 +115,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             while (!cancellationToken.IsCancellationRequested)
             {
                 ReportProgress();
+                Volatile.Write(ref activity, "polling");
                 Poll(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
+                Volatile.Write(ref activity, "processing");
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
                 {
                     FollowWallClock();
+                    Volatile.Write(ref activity, "committing");
                     Commit();
                     RefreshReadings();
                     CheckpointDue(force: false);
@@ -600,6 +610,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private void Checkpoint(PartitionTask task)
     {
+        Volatile.Write(ref activity, $"checkpointing task {task.Partition}");
         var started = Stopwatch.GetTimestamp();
         var marker = task.CurrentMarker.Serialize(); // without the policy, which the cookie carries beside it
         var cookie = new byte[CheckpointCookieHeader + marker.Length];
@@ -636,6 +647,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             if (!tasks.TryGetValue(group.Key, out var task))
             {
+                Volatile.Write(ref activity, $"restoring task {group.Key}");
                 task = Restore(group.Key);
                 tasks.Add(group.Key, task);
             }

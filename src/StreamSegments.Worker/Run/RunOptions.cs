@@ -24,4 +24,12 @@ public sealed class RunOptions
     /// </summary>
     [Range(10, 3_600)]
     public int ShutdownTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Once the liveness probe has failed for this long (the loop stuck, e.g. in a storage call on a full disk, which
+    /// FASTER never returns from), the worker logs what it was doing and stops with exit code 1, for supervisors
+    /// that restart on exit but do not probe. 0 leaves it to the probe.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int StallExitSeconds { get; set; } = 240;
 }

@@ -31,6 +31,13 @@ public sealed partial class SegmentWorkerService(
 
     private bool failed;
 
+    /// <summary>Marks the worker failed and sets the process's exit code: the loop stopped, or a watchdog gave up on it.</summary>
+    public void Fail(int exitCode)
+    {
+        Volatile.Write(ref failed, true);
+        Environment.ExitCode = exitCode;
+    }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var processor = new SegmentStreamProcessor(
@@ -48,15 +55,13 @@ public sealed partial class SegmentWorkerService(
                 {
                     // Missing topics, unequal partition counts, a state directory in use: a restart would fail alike.
                     LogRefused(ex.Message);
-                    Volatile.Write(ref failed, true);
-                    Environment.ExitCode = 2;
+                    Fail(exitCode: 2);
                     lifetime.StopApplication();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogFailed(ex);
-                    Volatile.Write(ref failed, true);
-                    Environment.ExitCode = 1;
+                    Fail(exitCode: 1);
                     lifetime.StopApplication();
                 }
                 finally

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using StreamSegments.Core;
 using StreamSegments.Core.State;
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Broker;
@@ -43,7 +44,7 @@ public sealed class ChangelogRestoreTests : IDisposable
         Assert.Equal(records, bounds.High.Value);
 
         using var store = new FasterBuyerStateStore(Path.Combine(scenario.StateDirectory, "task-0"), scenario.StateOptions(), new SymbolTable(), new SymbolTable());
-        var refused = Assert.Throws<InvalidOperationException>(() =>
+        var refused = Assert.Throws<SetupException>(() =>
             ChangelogRestore.Run(reader, changelog, bounds, from: 0, marker: null, store, progress: null, CancellationToken.None));
         Assert.Contains("cannot be rebuilt", refused.Message, StringComparison.Ordinal);
 

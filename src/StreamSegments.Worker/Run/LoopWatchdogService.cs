@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamSegments.Storage;
+using StreamSegments.Worker.Telemetry;
+
+namespace StreamSegments.Worker.Run;
+
+/// <summary>
+/// Stops the worker with exit code 1 once its liveness probe has failed for <see cref="RunOptions.StallExitSeconds"/>:
+/// a loop stuck in a call that never returns (FASTER waiting on a write a full disk failed) logs nothing and never
+/// exits by itself, and not every supervisor probes. The log line says what the loop was doing and how much space
+/// the state directory has left.
+/// </summary>
+public sealed partial class LoopWatchdogService : BackgroundService
+{
+    private readonly Func<WatchedLoop?> watch;
+    private readonly Action<int> fail;
+    private readonly RunOptions run;
+    private readonly TelemetryOptions telemetry;
+    private readonly string stateDirectory;
+    private readonly IHostApplicationLifetime lifetime;
+    private readonly ILogger logger;
+
+    public LoopWatchdogService(
+        SegmentWorkerService worker,
+        IOptions<RunOptions> run,
+        IOptions<TelemetryOptions> telemetry,
+        IOptions<StateStoreOptions> state,
+        IHostApplicationLifetime lifetime,
+        ILogger<LoopWatchdogService> logger)
+        : this(
+            () => worker.Processor is { } processor
+                ? new WatchedLoop(worker.Failed, processor.IsRestoring, processor.LastProgressTicks, processor.Activity)
+                : null,
+            worker.Fail, run.Value, telemetry.Value, state.Value.Directory, lifetime, logger)
+    {
+    }
+
+    internal LoopWatchdogService(
+        Func<WatchedLoop?> watch, Action<int> fail, RunOptions run, TelemetryOptions telemetry, string stateDirectory,
+        IHostApplicationLifetime lifetime, ILogger logger)
+    {
+        this.watch = watch;
+        this.fail = fail;
+        this.run = run;
+        this.telemetry = telemetry;
+        this.stateDirectory = stateDirectory;
+        this.lifetime = lifetime;
+        this.logger = logger;
+    }
+
+    internal TimeSpan CheckEvery { get; init; } = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (run.StallExitSeconds == 0)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(CheckEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (watch() is not { Failed: false } loop)
+                {
+                    continue;
+                }
+
+                var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - loop.LastProgressTicks);
+                var probeLimit = loop.Restoring ? telemetry.RestoreLivenessTimeoutSeconds : telemetry.LivenessTimeoutSeconds;
+                if (silentFor.TotalSeconds > probeLimit + run.StallExitSeconds)
+                {
+                    LogStalled((long)silentFor.TotalSeconds, loop.Activity, stateDirectory, FreeBytes(stateDirectory));
+                    fail(1);
+                    lifetime.StopApplication();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static long FreeBytes(string directory)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return -1;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message =
+        "The processing loop has made no progress for {SilentSeconds} s while {Activity}: a storage or broker call is not returning " +
+        "(the state directory {StateDirectory} has {FreeBytes} bytes free; on a full disk FASTER waits forever). " +
+        "Stopping with exit code 1; a restart restores from the checkpoint and the changelog")]
+    private partial void LogStalled(long silentSeconds, string activity, string stateDirectory, long freeBytes);
+}
+
+/// <summary>What the watchdog reads of the loop: <see cref="Kafka.Processing.SegmentStreamProcessor"/>'s progress.</summary>
+internal readonly record struct WatchedLoop(bool Failed, bool Restoring, long LastProgressTicks, string Activity);

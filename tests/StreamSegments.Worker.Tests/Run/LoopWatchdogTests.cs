@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StreamSegments.Worker.Run;
+using StreamSegments.Worker.Telemetry;
+
+namespace StreamSegments.Worker.Tests.Run;
+
+/// <summary>
+/// A loop stuck in a call that never returns (FASTER on a full disk) must end the process for a supervisor that
+/// does not probe, with a log line saying where it is stuck; a loop that is slow but within its probe's limits must not.
+/// </summary>
+public class LoopWatchdogTests
+{
+    private static readonly RunOptions Run = new() { StallExitSeconds = 240 };
+    private static readonly TelemetryOptions Probes = new() { LivenessTimeoutSeconds = 60, RestoreLivenessTimeoutSeconds = 600 };
+
+    [Fact]
+    public async Task A_loop_silent_past_its_liveness_limit_and_the_stall_time_stops_the_worker_with_exit_code_1_and_says_where_it_is_stuck()
+    {
+        var outcome = await Watch(new WatchedLoop(false, false, Environment.TickCount64 - 301_000, "checkpointing task 2"));
+
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.True(outcome.Stopped);
+        var line = Assert.Single(outcome.Log);
+        Assert.Contains("while checkpointing task 2", line, StringComparison.Ordinal);
+        Assert.Contains("bytes free", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, 290, false)] // 60 s probe + 240 s: not yet
+    [InlineData(true, 800, false)] // a restore gets its own probe limit (600 s) + 240 s
+    [InlineData(true, 845, true)]
+    [InlineData(false, 3_600, true)]
+    public async Task The_stall_time_counts_from_where_the_liveness_probe_fails(bool restoring, int silentSeconds, bool stops)
+    {
+        var outcome = await Watch(new WatchedLoop(false, restoring, Environment.TickCount64 - (silentSeconds * 1000L), "polling"));
+
+        Assert.Equal(stops, outcome.Stopped);
+        Assert.Equal(stops ? 1 : (int?)null, outcome.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_loop_that_already_failed_or_a_stall_time_of_0_is_left_to_the_worker_and_the_probe()
+    {
+        var silent = Environment.TickCount64 - 3_600_000;
+        Assert.False((await Watch(new WatchedLoop(true, false, silent, "committing"))).Stopped);
+        Assert.False((await Watch(new WatchedLoop(false, false, silent, "committing"), new RunOptions { StallExitSeconds = 0 })).Stopped);
+    }
+
+    /// <summary>Runs the watchdog over a loop frozen in <paramref name="loop"/> for a few dozen checks.</summary>
+    private static async Task<(bool Stopped, int? ExitCode, List<string> Log)> Watch(WatchedLoop loop, RunOptions? run = null)
+    {
+        var lifetime = new RecordingLifetime();
+        var logger = new RecordingLogger();
+        int? exitCode = null;
+        using var watchdog = new LoopWatchdogService(() => loop, code => exitCode = code, run ?? Run, Probes, Path.GetTempPath(), lifetime, logger)
+        {
+            CheckEvery = TimeSpan.FromMilliseconds(5),
+        };
+        await watchdog.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddMilliseconds(500);
+        while (!lifetime.Stopped && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        await watchdog.StopAsync(CancellationToken.None);
+        return (lifetime.Stopped, exitCode, logger.Lines);
+    }
+
+    private sealed class RecordingLifetime : IHostApplicationLifetime
+    {
+        public bool Stopped { get; private set; }
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication() => Stopped = true;
+    }
+
+    private sealed class RecordingLogger : ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines)
+            {
+                Lines.Add($"{logLevel}: {formatter(state, exception)}");
+            }
+        }
+    }
+}
