@@ -58,6 +58,13 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync($"streamsegments {verb}: invalid options: {string.Join("; ", ex.Failures)}");
     return 2;
 }
+catch (AggregateException ex) when (ex.InnerExceptions.All(inner => inner is OptionsValidationException))
+{
+    // The host validates every options class at start and reports more than one failing class together.
+    var failures = ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures);
+    await Console.Error.WriteLineAsync($"streamsegments {verb}: invalid options: {string.Join("; ", failures)}");
+    return 2;
+}
 catch (SetupException ex)
 {
     // Restarting unchanged cannot help (topics, state directory, a replay's state directory): not exit code 1.

@@ -80,6 +80,27 @@ public static class ClientConfigs
     }
 
     /// <summary>
+    /// Why librdkafka refuses one client setting (a name it does not know, a value it cannot take), or null. Asked at
+    /// start, so that a typo is an invalid option naming the key as written, not a crash of the first client built
+    /// naming librdkafka's alias for it (<c>linger.ms</c> is <c>queue.buffering.max.ms</c> there).
+    /// </summary>
+    public static string? RefusalOf(string key, string value)
+    {
+        var config = new ProducerConfig();
+        config.Set(key, value);
+        try
+        {
+            // A producer with no broker to reach connects to nothing; a consumer-only setting is accepted with a warning.
+            using var probe = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
+            return null;
+        }
+        catch (Exception ex) when (ex is ArgumentException or KafkaException or InvalidOperationException)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>
     /// Applies <paramref name="settings"/> (<see cref="SegmentStreamOptions.Client"/>) to <paramref name="config"/>:
     /// also for the tools around the worker (demo traffic, the change printer), which need the same connection
     /// settings (TLS, SASL).

@@ -16,9 +16,9 @@ public sealed partial class LoopWatchdogService : BackgroundService
 {
     private readonly Func<WatchedLoop?> watch;
     private readonly Action<int> fail;
-    private readonly RunOptions run;
-    private readonly TelemetryOptions telemetry;
-    private readonly string stateDirectory;
+    private readonly IOptions<RunOptions> run;
+    private readonly IOptions<TelemetryOptions> telemetry;
+    private readonly IOptions<StateStoreOptions> state;
     private readonly IHostApplicationLifetime lifetime;
     private readonly ILogger logger;
 
@@ -33,19 +33,21 @@ public sealed partial class LoopWatchdogService : BackgroundService
             () => worker.Processor is { } processor
                 ? new WatchedLoop(worker.Failed, processor.IsRestoring, processor.LastProgressTicks, processor.Activity)
                 : null,
-            worker.Fail, run.Value, telemetry.Value, state.Value.Directory, lifetime, logger)
+            worker.Fail, run, telemetry, state, lifetime, logger)
     {
     }
 
     internal LoopWatchdogService(
-        Func<WatchedLoop?> watch, Action<int> fail, RunOptions run, TelemetryOptions telemetry, string stateDirectory,
-        IHostApplicationLifetime lifetime, ILogger logger)
+        Func<WatchedLoop?> watch, Action<int> fail, IOptions<RunOptions> run, IOptions<TelemetryOptions> telemetry,
+        IOptions<StateStoreOptions> state, IHostApplicationLifetime lifetime, ILogger logger)
     {
+        // Options are read when the watch starts, not here: the host validates them all at start and reports every
+        // reason at once, which a read during construction would cut short.
         this.watch = watch;
         this.fail = fail;
         this.run = run;
         this.telemetry = telemetry;
-        this.stateDirectory = stateDirectory;
+        this.state = state;
         this.lifetime = lifetime;
         this.logger = logger;
     }
@@ -54,7 +56,10 @@ public sealed partial class LoopWatchdogService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (run.StallExitSeconds == 0)
+        var stallExitSeconds = run.Value.StallExitSeconds;
+        var probes = telemetry.Value;
+        var stateDirectory = state.Value.Directory;
+        if (stallExitSeconds == 0)
         {
             return;
         }
@@ -70,8 +75,8 @@ public sealed partial class LoopWatchdogService : BackgroundService
                 }
 
                 var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - loop.LastProgressTicks);
-                var probeLimit = loop.Restoring ? telemetry.RestoreLivenessTimeoutSeconds : telemetry.LivenessTimeoutSeconds;
-                if (silentFor.TotalSeconds > probeLimit + run.StallExitSeconds)
+                var probeLimit = loop.Restoring ? probes.RestoreLivenessTimeoutSeconds : probes.LivenessTimeoutSeconds;
+                if (silentFor.TotalSeconds > probeLimit + stallExitSeconds)
                 {
                     LogStalled((long)silentFor.TotalSeconds, loop.Activity, stateDirectory, FreeBytes(stateDirectory));
                     fail(1);

@@ -32,6 +32,21 @@ public sealed class SegmentStreamOptionsTests
     }
 
     [Fact]
+    public void A_client_setting_librdkafka_refuses_is_an_invalid_option_naming_the_key_as_written()
+    {
+        var options = new SegmentStreamOptions();
+        options.Client["linger.ms"] = "abc";
+        options.Client["no.such.setting"] = "1";
+        options.Client["fetch.wait.max.ms"] = "50"; // a consumer's setting, valid for the worker's consumers
+
+        var errors = Validate(options);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("Kafka:Client:linger.ms ('abc') is refused by librdkafka: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Kafka:Client:no.such.setting ('1') is refused by librdkafka: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Several_segments_may_share_a_route()
     {
         var options = new SegmentStreamOptions();

@@ -187,6 +187,18 @@ public class CommandLineTests
         Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_with_invalid_values_in_two_sections_gives_every_reason_with_exit_code_2()
+    {
+        var (exit, _, error) = await RunAsync(
+            "run", "--bootstrap-servers", "127.0.0.1:9", "--http-port", "0", "--Policy:WindowDays", "-1", "--State:MemoryBudgetBytes", "5");
+
+        Assert.Equal(2, exit);
+        var reasons = Assert.Single(error.Split('\n'), line => line.StartsWith("streamsegments run: invalid options: ", StringComparison.Ordinal));
+        Assert.Contains("'WindowDays' with the error", reasons, StringComparison.Ordinal);
+        Assert.Contains("'MemoryBudgetBytes' with the error", reasons, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--Policy:WindowDays", "30", "The state directory holds a replay of")]
     [InlineData("--State:MemoryBudgetBytes", "16777216", "were taken with 4194304-byte log pages and this store has 524288-byte pages")]

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamSegments.Storage;
 using StreamSegments.Worker.Run;
 using StreamSegments.Worker.Telemetry;
 
@@ -53,7 +55,9 @@ public class LoopWatchdogTests
         var lifetime = new RecordingLifetime();
         var logger = new RecordingLogger();
         int? exitCode = null;
-        using var watchdog = new LoopWatchdogService(() => loop, code => exitCode = code, run ?? Run, Probes, Path.GetTempPath(), lifetime, logger)
+        using var watchdog = new LoopWatchdogService(
+            () => loop, code => exitCode = code, Options.Create(run ?? Run), Options.Create(Probes),
+            Options.Create(new StateStoreOptions { Directory = Path.GetTempPath() }), lifetime, logger)
         {
             CheckEvery = TimeSpan.FromMilliseconds(5),
         };
