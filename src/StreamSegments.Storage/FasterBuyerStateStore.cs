@@ -80,7 +80,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         // Allocated with half again as slack (BuyerRecordFunctions), a part then takes at most about 40% of a page.
         MaxPartBytes = Math.Min(256 * 1024, (geometry.PageBytes / 4) - PartedHeadBytes);
 
-        logDevice = Devices.CreateLogDevice(Path.Combine(directory, "log", "hlog"), preallocateFile: false, deleteOnClose: false);
+        logDevice = Devices.CreateLogDevice(Path.Combine(LogDirectory, "hlog"), preallocateFile: false, deleteOnClose: false);
         store = new FasterKV<SpanByte, SpanByte>(
             geometry.IndexBuckets,
             new LogSettings
@@ -118,6 +118,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     private string CheckpointDirectory => Path.Combine(Directory, "checkpoints");
 
     private string PageBitsFile => Path.Combine(CheckpointDirectory, PageBitsFileName);
+
+    private string LogDirectory => Path.Combine(Directory, "log");
 
     /// <summary>Size of the log from its begin to its tail (live and superseded records, in memory and on disk).</summary>
     public long LogBytes => store.Log.TailAddress - store.Log.BeginAddress;
@@ -606,6 +608,8 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
         {
             RemoveCheckpointsOtherThan(token);
         }
+
+        CheckpointManifest.Write(CheckpointDirectory, LogDirectory, token, store.Log.BeginAddress >> options.SegmentSizeBits);
     }
 
     /// <summary>
@@ -623,7 +627,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>Once a full checkpoint has committed, no other (older, or half-written by a crash) is needed.</summary>
     private void RemoveCheckpointsOtherThan(Guid token)
     {
-        foreach (var kind in new[] { "index-checkpoints", "cpr-checkpoints" })
+        foreach (var kind in CheckpointManifest.Kinds)
         {
             var root = Path.Combine(CheckpointDirectory, kind);
             if (!System.IO.Directory.Exists(root))
@@ -670,6 +674,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             throw new SetupException(
                 $"The checkpoints in {Directory} were taken with {1L << pageBits}-byte log pages and this store has {geometry.PageBytes}-byte pages " +
                 "(State:MemoryBudgetBytes changed): FASTER would recover them with records missing. Use the budget they were taken with, or a fresh state directory.");
+        }
+
+        if (CheckpointManifest.Damage(CheckpointDirectory, LogDirectory) is { } damage)
+        {
+            throw new SetupException(
+                $"The checkpoint in {Directory} is damaged ({damage}): FASTER would recover it with buyers missing or wrong. " +
+                "The worker rebuilds the task from its changelog; a replay needs a fresh state directory.");
         }
 
         await store.RecoverAsync(cancellationToken: cancellationToken);

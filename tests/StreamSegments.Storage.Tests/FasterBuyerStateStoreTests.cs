@@ -79,6 +79,59 @@ public sealed class FasterBuyerStateStoreTests : IDisposable
         Assert.Equal(93 * EventTime.Day, task.Timers.NextDue);
     }
 
+    [Theory]
+    [InlineData("index-checkpoints", "cut")]
+    [InlineData("index-checkpoints", "flip")]
+    [InlineData("cpr-checkpoints", "cut")]
+    [InlineData("log", "cut")]
+    public async Task A_checkpoint_whose_files_were_damaged_is_refused_not_recovered_with_buyers_missing(string where, string damage)
+    {
+        // The storage's damage, not FASTER's: a cut index file once recovered silently and answered wrongly for the
+        // buyers its lost buckets held.
+        var options = new StateStoreOptions { MemoryBudgetBytes = 4L << 20 };
+        using (var store = Open(options))
+        {
+            SaveManyBuyers(store);
+            await store.CheckpointAsync([3], CancellationToken.None);
+        }
+
+        var file = Directory.EnumerateFiles(Path.Combine(directory, where == "log" ? "log" : Path.Combine("checkpoints", where)), "*", SearchOption.AllDirectories)
+            .OrderByDescending(f => new FileInfo(f).Length)
+            .First();
+        if (damage == "cut")
+        {
+            using var stream = new FileStream(file, FileMode.Open);
+            stream.SetLength(stream.Length / 2);
+        }
+        else
+        {
+            var bytes = File.ReadAllBytes(file);
+            bytes[bytes.Length / 2] ^= 0x5A;
+            File.WriteAllBytes(file, bytes);
+        }
+
+        using var reopened = Open(options);
+        var refused = await Assert.ThrowsAsync<StreamSegments.Core.SetupException>(() => reopened.RecoverAsync(CancellationToken.None));
+        Assert.Contains("is damaged", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(file), refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_undamaged_checkpoint_passes_its_check_after_the_log_grew_past_it()
+    {
+        var options = new StateStoreOptions { MemoryBudgetBytes = 4L << 20 };
+        using (var store = Open(options))
+        {
+            store.Save(Buyer("b-1", orders: 2, seed: 3));
+            await store.CheckpointAsync([3], CancellationToken.None);
+            SaveManyBuyers(store);
+        }
+
+        using var reopened = Open(options);
+        Assert.Equal([3], await reopened.RecoverAsync(CancellationToken.None));
+        Assert.Equal(["b-1"], BuyerIds(reopened));
+    }
+
     [Fact]
     public async Task A_fresh_directory_recovers_nothing()
     {

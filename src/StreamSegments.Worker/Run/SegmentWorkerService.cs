@@ -58,7 +58,12 @@ public sealed partial class SegmentWorkerService(
                     Fail(exitCode: 2);
                     lifetime.StopApplication();
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    // A stop that interrupted a restore: nothing was committed for the task, and the next start
+                    // restores it again. Let through, it would fault the task and be logged as a crash.
+                }
+                catch (Exception ex)
                 {
                     LogFailed(ex);
                     Fail(exitCode: 1);
