@@ -25,7 +25,7 @@ internal static class CheckpointManifest
     /// </summary>
     public static void Write(string checkpointDirectory, string logDirectory, Guid token, long firstLiveSegment)
     {
-        var lines = new List<string>();
+        var lines = new List<string> { $"token {token}" };
         foreach (var file in CheckpointFiles(checkpointDirectory, token))
         {
             lines.Add(Line("checkpoint", Path.GetRelativePath(checkpointDirectory, file), new FileInfo(file).Length, HashOf(file)));
@@ -51,18 +51,20 @@ internal static class CheckpointManifest
     }
 
     /// <summary>
-    /// What differs from the manifest (a file missing, shorter, or with other contents), or null when nothing does or
-    /// there is no manifest (a checkpoint of an earlier build, or a crash before its manifest was written).
+    /// What differs from the manifest of checkpoint <paramref name="recovering"/> (a file missing, shorter, or with
+    /// other contents), or null when nothing does or it has none: a checkpoint of an earlier build, or one that committed
+    /// just before a crash, whose manifest was not written yet (the file then still lists the one before).
     /// </summary>
-    public static string? Damage(string checkpointDirectory, string logDirectory)
+    public static string? Damage(string checkpointDirectory, string logDirectory, Guid recovering)
     {
         var path = Path.Combine(checkpointDirectory, FileName);
-        if (!File.Exists(path))
+        var lines = File.Exists(path) ? File.ReadAllLines(path) : [];
+        if (lines.Length == 0 || lines[0] != $"token {recovering}")
         {
             return null;
         }
 
-        foreach (var line in File.ReadAllLines(path))
+        foreach (var line in lines.Skip(1))
         {
             var fields = line.Split(' ');
             if (fields.Length != 4 || !long.TryParse(fields[2], CultureInfo.InvariantCulture, out var size))

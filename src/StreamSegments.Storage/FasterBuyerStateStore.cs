@@ -676,7 +676,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                 "(State:MemoryBudgetBytes changed): FASTER would recover them with records missing. Use the budget they were taken with, or a fresh state directory.");
         }
 
-        if (CheckpointManifest.Damage(CheckpointDirectory, LogDirectory) is { } damage)
+        // The newest log checkpoint is the one FASTER recovers.
+        var recovering = store.CheckpointManager.GetLogCheckpointTokens().First();
+        if (CheckpointManifest.Damage(CheckpointDirectory, LogDirectory, recovering) is { } damage)
         {
             throw new SetupException(
                 $"The checkpoint in {Directory} is damaged ({damage}): FASTER would recover it with buyers missing or wrong. " +

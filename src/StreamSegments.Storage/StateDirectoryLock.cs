@@ -18,9 +18,9 @@ public sealed class StateDirectoryLock : IDisposable
     public const string FileName = ".lock";
     private const string HolderFileName = ".lock-holder";
 
-    // How .NET reports a lock another process holds: flock's EWOULDBLOCK as the raw errno on Linux (11), the
-    // sharing violation on Windows.
-    private const int WouldBlock = 11;
+    // How .NET reports a lock another process holds: flock's EWOULDBLOCK as the raw errno (11 on Linux, 35 on macOS),
+    // the sharing violation on Windows.
+    private static readonly int WouldBlock = OperatingSystem.IsMacOS() ? 35 : 11;
     private const int SharingViolation = unchecked((int)0x80070020);
 
     private readonly FileStream file;
@@ -46,7 +46,7 @@ public sealed class StateDirectoryLock : IDisposable
         {
             file = new FileStream(Path.Combine(fullPath, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException ex) when (ex.HResult is WouldBlock or SharingViolation)
+        catch (IOException ex) when (ex.HResult == WouldBlock || ex.HResult == SharingViolation)
         {
             throw new SetupException(
                 $"The state directory '{fullPath}' is in use by another running instance ({ReadHolder(fullPath) ?? "holder unknown"}). " +

@@ -80,18 +80,37 @@ public static class ClientConfigs
     }
 
     /// <summary>
-    /// Why librdkafka refuses one client setting (a name it does not know, a value it cannot take), or null. Asked at
-    /// start, so that a typo is an invalid option naming the key as written, not a crash of the first client built
-    /// naming librdkafka's alias for it (<c>linger.ms</c> is <c>queue.buffering.max.ms</c> there).
+    /// What librdkafka refuses of the client settings (a name it does not know, a value it cannot take, settings that
+    /// do not go together), as messages naming the keys as written; empty when it takes them. Asked at start, so that
+    /// a typo is an invalid option, not a crash of the first client built naming librdkafka's alias for the key
+    /// (<c>linger.ms</c> is <c>queue.buffering.max.ms</c> there).
     /// </summary>
-    public static string? RefusalOf(string key, string value)
+    public static IReadOnlyList<string> RefusalsOf(IReadOnlyDictionary<string, string> settings)
     {
-        var config = new ProducerConfig();
-        config.Set(key, value);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Count == 0 || Probe(settings) is not { } together)
+        {
+            return [];
+        }
+
+        // Taken together, since some are valid only with others (security.protocol SASL_SSL alone means GSSAPI, which
+        // this librdkafka lacks; with sasl.mechanisms PLAIN it is fine). A key is named alone only for an error that
+        // does not depend on the others.
+        var alone = settings
+            .Select(setting => (setting.Key, setting.Value, Refusal: Probe(new Dictionary<string, string> { [setting.Key] = setting.Value })))
+            .Where(probe => probe.Refusal is { } refusal
+                && (refusal.StartsWith("No such configuration property", StringComparison.Ordinal) || refusal.StartsWith("Invalid value", StringComparison.Ordinal)))
+            .Select(probe => $"Kafka:Client:{probe.Key} ('{probe.Value}') is refused by librdkafka: {probe.Refusal}.")
+            .ToList();
+        return alone.Count > 0 ? alone : [$"Kafka:Client settings are refused by librdkafka together: {together}."];
+    }
+
+    private static string? Probe(IReadOnlyDictionary<string, string> settings)
+    {
         try
         {
             // A producer with no broker to reach connects to nothing; a consumer-only setting is accepted with a warning.
-            using var probe = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
+            using var probe = new ProducerBuilder<byte[], byte[]>(WithClientSettings(new ProducerConfig(), settings)).SetLogHandler(static (_, _) => { }).Build();
             return null;
         }
         catch (Exception ex) when (ex is ArgumentException or KafkaException or InvalidOperationException)

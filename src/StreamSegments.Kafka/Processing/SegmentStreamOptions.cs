@@ -232,10 +232,11 @@ public sealed class SegmentStreamOptions : IValidatableObject
             {
                 yield return new ValidationResult($"Kafka:Client:{key} is the worker's own setting, {WorkerValueOf(key) ?? "set from other options"} ({reason}).", [nameof(Client)]);
             }
-            else if (ClientConfigs.RefusalOf(key, value) is { } refusal)
-            {
-                yield return new ValidationResult($"Kafka:Client:{key} ('{value}') is refused by librdkafka: {refusal}.", [nameof(Client)]);
-            }
+        }
+
+        foreach (var refusal in ClientConfigs.RefusalsOf(Client))
+        {
+            yield return new ValidationResult(refusal, [nameof(Client)]);
         }
 
         // Only the direct segments travel on the change stream; interested-categories is resolved per seller.

@@ -75,8 +75,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
                 }
 
                 var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - loop.LastProgressTicks);
-                var probeLimit = loop.Restoring ? probes.RestoreLivenessTimeoutSeconds : probes.LivenessTimeoutSeconds;
-                if (silentFor.TotalSeconds > probeLimit + stallExitSeconds)
+                if (silentFor.TotalSeconds > WorkerLivenessCheck.SilenceLimitSeconds(loop.Restoring, probes) + stallExitSeconds)
                 {
                     LogStalled((long)silentFor.TotalSeconds, loop.Activity, stateDirectory, FreeBytes(stateDirectory));
                     fail(1);

@@ -27,16 +27,24 @@ public sealed class WorkerLivenessCheck(SegmentWorkerService worker, IOptions<Te
             return HealthCheckResult.Unhealthy("the processing loop stopped on an error");
         }
 
+        var silent = silentFor.TotalSeconds > SilenceLimitSeconds(restoring, options);
         if (restoring)
         {
-            return silentFor.TotalSeconds > options.RestoreLivenessTimeoutSeconds
+            return silent
                 ? HealthCheckResult.Unhealthy($"a restore has made no progress for {silentFor.TotalSeconds:F0} s")
                 : HealthCheckResult.Healthy("restoring");
         }
 
-        return silentFor.TotalSeconds > options.LivenessTimeoutSeconds
+        return silent
             ? HealthCheckResult.Unhealthy($"the processing loop has made no progress for {silentFor.TotalSeconds:F0} s")
             : HealthCheckResult.Healthy();
+    }
+
+    /// <summary>How long the loop may make no progress before the probe fails: longer while a task restores.</summary>
+    public static int SilenceLimitSeconds(bool restoring, TelemetryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return restoring ? options.RestoreLivenessTimeoutSeconds : options.LivenessTimeoutSeconds;
     }
 }
 

@@ -163,9 +163,7 @@ public sealed class ChangelogRestoreTests : IDisposable
         var lines = Enumerable.Range(0, 20).Select(i =>
             $$"""{"type":"order-paid","eventId":"e-{{i}}","occurredAt":"2026-11-01T11:00:00.000Z","buyerId":"b-{{i}}","sellerId":"s-1","orderId":"o-{{i}}","amount":100}""").ToList();
         scenario.Produce(lines, taken.AddHours(-1));
-        var options = scenario.Options(new StoppedClock(taken)); // the clock passes 11:00, so its orders are evaluated
-        options.Client["session.timeout.ms"] = "6000"; // each run joins the group its predecessor left
-        options.Client["heartbeat.interval.ms"] = "500";
+        var options = scenario.Options(new StoppedClock(taken), successiveRuns: true); // the clock passes 11:00, so its orders are evaluated
         var maxAge = TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs);
 
         // Each run checkpoints when it stops, stamped with its wall clock.

@@ -28,14 +28,10 @@ public sealed class RebalanceTests : IDisposable
                 Interaction("favorite-added", Views + 2, start.AddMinutes(Views + 2)),
             ],
             start);
-        var options = scenario.Options();
+        var options = scenario.Options(successiveRuns: true); // a member leaving must not keep the group waiting
         options.MaxBufferedPerPartition = 16;
         options.CaughtUpIdleMs = 15_000; // long enough for the rebalance below to happen during the hold
         options.MaxTaskIdleMs = 600_000;
-
-        // A member leaving must not keep the group waiting for its session to expire.
-        options.Client["session.timeout.ms"] = "6000";
-        options.Client["heartbeat.interval.ms"] = "500";
 
         var log = new RecordingLogger();
         using var worker = scenario.StartWorker(options, logger: log);
@@ -95,9 +91,7 @@ public sealed class RebalanceTests : IDisposable
             $$"""{"type":"order-paid","eventId":"e-{{i}}","occurredAt":"{{first.AddMinutes(i):yyyy-MM-ddTHH:mm:ss.fffZ}}","buyerId":"b-1","sellerId":"s-1","orderId":"o-{{i}}","amount":100}""").ToList();
         scenario.Produce(lines, first);
         var wallClock = new StoppedClock(first.AddDays(10));
-        var options = scenario.Options(wallClock);
-        options.Client["session.timeout.ms"] = "6000"; // the second instance joins the group the first left
-        options.Client["heartbeat.interval.ms"] = "500";
+        var options = scenario.Options(wallClock, successiveRuns: true);
 
         var large = new StateStoreOptions { Directory = Path.Combine(scenario.StateDirectory, "large"), MemoryBudgetBytes = 64L << 20 };
         using (var worker = scenario.StartWorker(options, wallClock, state: large))

@@ -47,6 +47,19 @@ public sealed class SegmentStreamOptionsTests
     }
 
     [Fact]
+    public void Client_settings_valid_only_together_are_taken_together()
+    {
+        // security.protocol SASL_SSL alone would mean GSSAPI, which the bundled librdkafka is built without.
+        var options = new SegmentStreamOptions();
+        options.Client["security.protocol"] = "SASL_SSL";
+        options.Client["sasl.mechanisms"] = "PLAIN";
+        options.Client["sasl.username"] = "u";
+        options.Client["sasl.password"] = "p";
+
+        Assert.Empty(Validate(options));
+    }
+
+    [Fact]
     public void Several_segments_may_share_a_route()
     {
         var options = new SegmentStreamOptions();

@@ -155,9 +155,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
         // A millisecond past the last records, so that their instant has passed and they are evaluated.
         var wallClock = new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, 1, TimeSpan.Zero));
-        var options = scenario.Options(wallClock);
-        options.Client["session.timeout.ms"] = "6000"; // each run joins the group its predecessor left
-        options.Client["heartbeat.interval.ms"] = "500";
+        var options = scenario.Options(wallClock, successiveRuns: true);
         scenario.RunWorkerUntilQuiet(lines.Length, wallClock, options);
         var before = Changes();
 
@@ -220,11 +218,9 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         scenario.Produce(lines, first);
         var wallClock = new MovableClock(first.AddMinutes(1));
         var defaults = new Kafka.Processing.SegmentStreamOptions();
-        var options = scenario.Options(wallClock);
+        var options = scenario.Options(wallClock, successiveRuns: true);
         (options.FollowWallClockWithinMs, options.HistoryIdleMs) = (defaults.FollowWallClockWithinMs, defaults.HistoryIdleMs);
         options.CheckpointIntervalMs = 1_000;
-        options.Client["session.timeout.ms"] = "6000";
-        options.Client["heartbeat.interval.ms"] = "500";
         var policy = new SegmentPolicy { WindowDays = 1 };
 
         void Step(RunningWorker worker, DateTimeOffset until)

@@ -99,7 +99,23 @@ public sealed class KafkaScenario : IDisposable
         }
     }
 
-    public SegmentStreamOptions Options(TimeProvider? wallClock = null) => new()
+    /// <summary>
+    /// The worker's options for a test. With <paramref name="successiveRuns"/>, short sessions: a run joining the group
+    /// a previous one (or a second instance) just left waits out the leaver's session on the embedded broker (README).
+    /// </summary>
+    public SegmentStreamOptions Options(TimeProvider? wallClock = null, bool successiveRuns = false)
+    {
+        var options = Options(wallClock);
+        if (successiveRuns)
+        {
+            options.Client["session.timeout.ms"] = "6000";
+            options.Client["heartbeat.interval.ms"] = "500";
+        }
+
+        return options;
+    }
+
+    private SegmentStreamOptions Options(TimeProvider? wallClock) => new()
     {
         BootstrapServers = Broker.BootstrapServers,
         GroupId = "segments-test",

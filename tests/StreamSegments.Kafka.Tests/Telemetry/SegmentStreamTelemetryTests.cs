@@ -246,9 +246,7 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         ];
         scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
         var clock = new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, 1, TimeSpan.Zero));
-        var options = scenario.Options(clock);
-        options.Client["session.timeout.ms"] = "6000"; // the second run joins the group the first left
-        options.Client["heartbeat.interval.ms"] = "500";
+        var options = scenario.Options(clock, successiveRuns: true);
         scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
 
         var spans = new List<Activity>();
