@@ -234,7 +234,8 @@ public sealed class SegmentStreamOptions : IValidatableObject
             }
         }
 
-        foreach (var refusal in ClientConfigs.RefusalsOf(Client))
+        // The worker's own settings are answered above.
+        foreach (var refusal in ClientConfigs.RefusalsOf(Client.Where(setting => !ReservedClientSettings.ContainsKey(setting.Key)).ToDictionary()))
         {
             yield return new ValidationResult(refusal, [nameof(Client)]);
         }
