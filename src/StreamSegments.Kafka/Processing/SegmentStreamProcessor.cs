@@ -77,9 +77,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// What the loop is doing (polling, processing, committing, checkpointing or restoring a task): for the log line of
     /// a watchdog that finds it stuck, since a storage call that never returns (a full disk) says nothing itself.
     /// </summary>
-    public string Activity => Volatile.Read(ref activity);
+    public string CurrentStep => Volatile.Read(ref currentStep);
 
-    private string activity = "starting";
+    private string currentStep = "starting";
     private bool ready;
     private bool restoring;
     private long lastProgressTicks = Environment.TickCount64;
@@ -115,14 +115,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             while (!cancellationToken.IsCancellationRequested)
             {
                 ReportProgress();
-                Volatile.Write(ref activity, "polling");
+                Volatile.Write(ref currentStep, "polling");
                 Poll(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
-                Volatile.Write(ref activity, "processing");
+                Volatile.Write(ref currentStep, "processing");
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
                 {
                     FollowWallClock();
-                    Volatile.Write(ref activity, "committing");
+                    Volatile.Write(ref currentStep, "committing");
                     Commit();
                     RefreshReadings();
                     CheckpointDue(force: false);
@@ -610,7 +610,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private void Checkpoint(PartitionTask task)
     {
-        Volatile.Write(ref activity, $"checkpointing task {task.Partition}");
+        Volatile.Write(ref currentStep, $"checkpointing task {task.Partition}");
         var started = Stopwatch.GetTimestamp();
         var marker = task.CurrentMarker.Serialize(); // without the policy, which the cookie carries beside it
         var cookie = new byte[CheckpointCookieHeader + marker.Length];
@@ -647,7 +647,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         {
             if (!tasks.TryGetValue(group.Key, out var task))
             {
-                Volatile.Write(ref activity, $"restoring task {group.Key}");
+                Volatile.Write(ref currentStep, $"restoring task {group.Key}");
                 task = Restore(group.Key);
                 tasks.Add(group.Key, task);
             }

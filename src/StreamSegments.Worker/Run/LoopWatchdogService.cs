@@ -31,7 +31,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
         ILogger<LoopWatchdogService> logger)
         : this(
             () => worker.Processor is { } processor
-                ? new WatchedLoop(worker.Failed, processor.IsRestoring, processor.LastProgressTicks, processor.Activity)
+                ? new WatchedLoop(worker.Failed, processor.IsRestoring, processor.LastProgressTicks, processor.CurrentStep)
                 : null,
             worker.Fail, run, telemetry, state, lifetime, logger)
     {
@@ -77,7 +77,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
                 var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - loop.LastProgressTicks);
                 if (silentFor.TotalSeconds > WorkerLivenessCheck.SilenceLimitSeconds(loop.Restoring, probes) + stallExitSeconds)
                 {
-                    LogStalled((long)silentFor.TotalSeconds, loop.Activity, stateDirectory, FreeBytes(stateDirectory));
+                    LogStalled((long)silentFor.TotalSeconds, loop.Step, stateDirectory, FreeBytes(stateDirectory));
                     fail(1);
                     lifetime.StopApplication();
                     return;
@@ -102,11 +102,11 @@ public sealed partial class LoopWatchdogService : BackgroundService
     }
 
     [LoggerMessage(Level = LogLevel.Critical, Message =
-        "The processing loop has made no progress for {SilentSeconds} s while {Activity}: a storage or broker call is not returning " +
+        "The processing loop has made no progress for {SilentSeconds} s while {Step}: a storage or broker call is not returning " +
         "(the state directory {StateDirectory} has {FreeBytes} bytes free; on a full disk FASTER waits forever). " +
         "Stopping with exit code 1; a restart restores from the checkpoint and the changelog")]
-    private partial void LogStalled(long silentSeconds, string activity, string stateDirectory, long freeBytes);
+    private partial void LogStalled(long silentSeconds, string step, string stateDirectory, long freeBytes);
 }
 
 /// <summary>What the watchdog reads of the loop: <see cref="Kafka.Processing.SegmentStreamProcessor"/>'s progress.</summary>
-internal readonly record struct WatchedLoop(bool Failed, bool Restoring, long LastProgressTicks, string Activity);
+internal readonly record struct WatchedLoop(bool Failed, bool Restoring, long LastProgressTicks, string Step);
