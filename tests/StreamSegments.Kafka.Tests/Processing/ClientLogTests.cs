@@ -1,13 +1,13 @@
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
 using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Tests.Support;
 
 namespace StreamSegments.Kafka.Tests.Processing;
 
 public class ClientLogTests
 {
     private readonly string client = $"rdkafka#test-{Guid.NewGuid():N}";
-    private readonly RecordingLogger logger = new();
+    private readonly RecordingLogger<ClientLogTests> logger = new();
 
     [Fact]
     public void A_failure_repeated_while_a_broker_is_down_is_logged_once_per_window_with_a_count_of_those_left_out()
@@ -47,17 +47,4 @@ public class ClientLogTests
     }
 
     private LogMessage Message(SyslogLevel level, string facility, string text) => new(client, level, facility, text);
-
-    private sealed class RecordingLogger : ILogger
-    {
-        public List<string> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Lines.Add($"{logLevel}: {formatter(state, exception)}");
-    }
 }

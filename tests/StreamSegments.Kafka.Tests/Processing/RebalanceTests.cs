@@ -33,7 +33,7 @@ public sealed class RebalanceTests : IDisposable
         options.CaughtUpIdleMs = 15_000; // long enough for the rebalance below to happen during the hold
         options.MaxTaskIdleMs = 600_000;
 
-        var log = new RecordingLogger();
+        var log = new RecordingLogger<SegmentStreamProcessor>(LogLevel.Information);
         using var worker = scenario.StartWorker(options, logger: log);
         var processor = worker.Processor;
         WaitFor(() => processor.Counters.RecordsConsumed == 1 && processor.Counters.Commits > 0, "the order to be processed");
@@ -121,22 +121,6 @@ public sealed class RebalanceTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
-
-    /// <summary>The worker's log lines, for a failure message.</summary>
-    private sealed class RecordingLogger : ILogger<SegmentStreamProcessor>
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> lines = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel}: {formatter(state, exception)} {exception}");
-
-        public override string ToString() => string.Join('\n', lines);
-    }
 
     private static void WaitFor(Func<bool> condition, string what)
     {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Storage;
 using StreamSegments.Worker.Run;
 using StreamSegments.Worker.Telemetry;
@@ -50,10 +50,10 @@ public class LoopWatchdogTests
     }
 
     /// <summary>Runs the watchdog over a loop frozen in <paramref name="loop"/> for a few dozen checks.</summary>
-    private static async Task<(bool Stopped, int? ExitCode, List<string> Log)> Watch(WatchedLoop loop, RunOptions? run = null)
+    private static async Task<(bool Stopped, int? ExitCode, IReadOnlyList<string> Log)> Watch(WatchedLoop loop, RunOptions? run = null)
     {
         var lifetime = new RecordingLifetime();
-        var logger = new RecordingLogger();
+        var logger = new RecordingLogger<LoopWatchdogService>();
         int? exitCode = null;
         using var watchdog = new LoopWatchdogService(
             () => loop, code => exitCode = code, Options.Create(run ?? Run), Options.Create(Probes),
@@ -83,23 +83,5 @@ public class LoopWatchdogTests
         public CancellationToken ApplicationStopped => CancellationToken.None;
 
         public void StopApplication() => Stopped = true;
-    }
-
-    private sealed class RecordingLogger : ILogger
-    {
-        public List<string> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines)
-            {
-                Lines.Add($"{logLevel}: {formatter(state, exception)}");
-            }
-        }
     }
 }
