@@ -36,7 +36,7 @@ public sealed class RebalanceTests : IDisposable
         var log = new RecordingLogger<SegmentStreamProcessor>(LogLevel.Information);
         using var worker = scenario.StartWorker(options, logger: log);
         var processor = worker.Processor;
-        WaitFor(() => processor.Counters.RecordsConsumed == 1 && processor.Counters.Commits > 0, "the order to be processed");
+        KafkaScenario.WaitFor(() => processor.Counters.RecordsConsumed == 1 && processor.Counters.Commits > 0, "the order to be processed");
         Thread.Sleep(1_000);
         Assert.Equal(1, processor.Counters.RecordsConsumed);
 
@@ -121,16 +121,6 @@ public sealed class RebalanceTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
-
-    private static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            Thread.Sleep(100);
-        }
-    }
 
     private static string Order(string id, DateTimeOffset at) =>
         $$"""{"type":"order-paid","eventId":"e-{{id}}","occurredAt":"{{at:yyyy-MM-ddTHH:mm:ss.fffZ}}","buyerId":"b-1","sellerId":"s-1","orderId":"{{id}}","amount":10.00,"currency":"RUB","items":[{"productId":"p-1","categoryId":"c-1","quantity":1,"price":10.00}]}""";

@@ -187,6 +187,17 @@ public sealed class KafkaScenario : IDisposable
         return worker.Processor.Counters;
     }
 
+    /// <summary>Waits (at most a minute) until <paramref name="condition"/> holds, failing the test naming <paramref name="what"/> if it never does.</summary>
+    public static void WaitFor(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out after 60 s waiting for {what}");
+            Thread.Sleep(50);
+        }
+    }
+
     /// <summary>
     /// Waits (at most 2 minutes) until a running worker has consumed <paramref name="expectedInputRecords"/> and then
     /// made no commit for 1.5 s, or until <paramref name="failed"/>.

@@ -39,11 +39,11 @@ public sealed class ChangeFeedTests : IDisposable
         await feed.StartAsync(CancellationToken.None);
         try
         {
-            WaitFor(() => Lines().Count(l => l.Contains(" -> ", StringComparison.Ordinal)) >= 2, "the two sealed changes");
+            KafkaScenario.WaitFor(() => Lines().Count(l => l.Contains(" -> ", StringComparison.Ordinal)) >= 2, "the two sealed changes");
 
             // Past the transaction timeout the unfinished commit is given up, and the counts leave it out.
             clock.Now = clock.Now.AddMilliseconds(options.TransactionTimeoutMs + 10_000);
-            WaitFor(() => Lines().Any(l => l.StartsWith("== pairs per segment", StringComparison.Ordinal)), "the counts");
+            KafkaScenario.WaitFor(() => Lines().Any(l => l.StartsWith("== pairs per segment", StringComparison.Ordinal)), "the counts");
         }
         finally
         {
@@ -66,16 +66,6 @@ public sealed class ChangeFeedTests : IDisposable
     }
 
     private List<string> Lines() => printed.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-
-    private static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"The feed did not print {what} within 60 s.");
-            Thread.Sleep(50);
-        }
-    }
 
     private static string Change(string buyer, string? from, string to) =>
         $$"""{"sellerId":"s-1","buyerId":"{{buyer}}","from":{{(from is null ? "null" : $"\"{from}\"")}},"to":"{{to}}","effectiveAt":"2026-11-29T10:00:00.000Z","cause":"event"}""";
