@@ -651,8 +651,9 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// </summary>
     public async Task<byte[]?> RecoverAsync(CancellationToken cancellationToken)
     {
-        if (!System.IO.Directory.Exists(CheckpointDirectory)
-            || !store.CheckpointManager.GetLogCheckpointTokens().Any())
+        // The first log checkpoint listed, the newest, is the one FASTER recovers.
+        var recovering = System.IO.Directory.Exists(CheckpointDirectory) ? store.CheckpointManager.GetLogCheckpointTokens().FirstOrDefault() : Guid.Empty;
+        if (recovering == Guid.Empty)
         {
             return null;
         }
@@ -676,8 +677,6 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
                 "(State:MemoryBudgetBytes changed): FASTER would recover them with records missing. Use the budget they were taken with, or a fresh state directory.");
         }
 
-        // The newest log checkpoint is the one FASTER recovers.
-        var recovering = store.CheckpointManager.GetLogCheckpointTokens().First();
         if (CheckpointManifest.Damage(CheckpointDirectory, LogDirectory, recovering) is { } damage)
         {
             throw new SetupException(
