@@ -91,20 +91,30 @@ public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
     public void SetBrokerDown(int brokerId = 1)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_down(cluster, brokerId), "set_down");
+        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_down(cluster, brokerId), "broker_set_down");
     }
 
     public void SetBrokerUp(int brokerId = 1)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_up(cluster, brokerId), "set_up");
+        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_up(cluster, brokerId), "broker_set_up");
+    }
+
+    /// <summary>
+    /// Fault injection: deletes a partition's records before <paramref name="beforeOffset"/> and moves its log start
+    /// offset there, as retention does on a real broker to records no consumer may have read yet.
+    /// </summary>
+    public void DeleteRecords(string topic, int partition, long beforeOffset)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CheckCall(RdKafkaNative.rd_kafka_mock_partition_delete_records(cluster, topic, partition, beforeOffset), "partition_delete_records");
     }
 
     /// <summary>Fault injection: every response of the broker is delayed by <paramref name="roundTrip"/> (zero removes the delay).</summary>
     public void SetRoundTripTime(TimeSpan roundTrip, int brokerId = 1)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_rtt(cluster, brokerId, (int)roundTrip.TotalMilliseconds), "set_rtt");
+        CheckCall(RdKafkaNative.rd_kafka_mock_broker_set_rtt(cluster, brokerId, (int)roundTrip.TotalMilliseconds), "broker_set_rtt");
     }
 
     /// <summary>
@@ -180,7 +190,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable, IDisposable
     {
         if (error != 0)
         {
-            throw new InvalidOperationException($"rd_kafka_mock_broker_{call} failed: {Marshal.PtrToStringUTF8(RdKafkaNative.rd_kafka_err2str(error))}");
+            throw new InvalidOperationException($"rd_kafka_mock_{call} failed: {Marshal.PtrToStringUTF8(RdKafkaNative.rd_kafka_err2str(error))}");
         }
     }
 

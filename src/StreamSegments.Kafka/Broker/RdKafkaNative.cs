@@ -46,6 +46,9 @@ internal static partial class RdKafkaNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rd_kafka_mock_broker_set_host_port(nint cluster, int brokerId, string host, int port);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rd_kafka_mock_partition_delete_records(nint cluster, string topic, int partition, long beforeOffset);
+
     [LibraryImport(Library)]
     public static partial int rd_kafka_mock_broker_set_down(nint cluster, int brokerId);
 

@@ -31,6 +31,7 @@ internal sealed class PartitionTask : IDisposable
         LastTimestamps = new long[inputTopics];
         Inputs = new InputMerge(inputTopics);
         NextOffsets = restored?.NextOffsets.Length == inputTopics ? (long[])restored.NextOffsets.Clone() : Enumerable.Repeat(-1L, inputTopics).ToArray();
+        FetchPositions = Enumerable.Repeat(-1L, inputTopics).ToArray();
         Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
         PublishedPolicy = policy.Fingerprint();
         sink.Task = this;
@@ -62,6 +63,12 @@ internal sealed class PartitionTask : IDisposable
 
     /// <summary>Next offset to process, per input topic; -1 until the task has processed or restored one.</summary>
     public long[] NextOffsets { get; }
+
+    /// <summary>
+    /// Next offset the consumer should hand out, per input topic: where the partition was assigned from, then past the
+    /// last record (or at the end) it handed out; -1 when not known. A record beyond it is a gap to account for.
+    /// </summary>
+    public long[] FetchPositions { get; }
 
     public long Epoch { get; }
 

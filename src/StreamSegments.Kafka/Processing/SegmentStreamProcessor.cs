@@ -189,6 +189,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 continue;
             }
 
+            AccountForGap(task, topic, record.TopicPartitionOffset, record.IsPartitionEOF);
             if (record.IsPartitionEOF)
             {
                 task.Inputs.MarkEnd(topic);
@@ -201,6 +202,38 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 consumer.Pause([record.TopicPartition]);
             }
         }
+    }
+
+    /// <summary>
+    /// Counts and reports input records deleted before they were read. Reading on past a gap is normal (a transaction's
+    /// commit marker takes an offset, aborted and compacted records are skipped), but when the partition's log now
+    /// starts beyond where reading was to go on, retention (or a DeleteRecords) removed records this worker never
+    /// applied, and the client went on from the log's start (<c>auto.offset.reset</c>). Those events are gone from
+    /// Kafka: the segments they would have changed are wrong until later events or time correct them, and only an
+    /// operator can say whether to re-send them, so the loss is counted, logged as an error and alerted on.
+    /// </summary>
+    private void AccountForGap(PartitionTask task, int topic, TopicPartitionOffset handedOut, bool endOfPartition)
+    {
+        var expected = task.FetchPositions[topic];
+        var offset = handedOut.Offset.Value;
+        task.FetchPositions[topic] = endOfPartition ? offset : offset + 1;
+        if (expected < 0 || offset <= expected)
+        {
+            return;
+        }
+
+        // The client keeps the log start offset of the partition's latest fetch response: no request to the broker.
+        var logStart = consumer!.GetWatermarkOffsets(handedOut.TopicPartition).Low.Value;
+        if (logStart <= expected)
+        {
+            return;
+        }
+
+        // Offsets, not events: a transaction marker among them counts too.
+        var lost = Math.Min(logStart, offset) - expected;
+        Counters.InputRecordsLost += lost;
+        telemetry.RecordLost(handedOut.Topic, lost);
+        LogInputRecordsLost(handedOut.Topic, handedOut.Partition.Value, expected, expected + lost - 1, lost, offset);
     }
 
     /// <summary>The loop went round, or a restore made progress: what liveness and the heartbeat gauge watch.</summary>
@@ -661,6 +694,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
                 task.Inputs.Assign(topic);
                 var next = task.NextOffsets[topic];
+                task.FetchPositions[topic] = next;
                 result.Add(new TopicPartitionOffset(partition, next >= 0 ? new Offset(next) : Offset.Unset));
             }
         }
@@ -887,6 +921,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]
     private partial void LogOutOfOrder(int task, int maxTaskIdleMs);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Input {Topic} [{Partition}] lost offsets {From} to {To} ({Lost} records): the partition's log was truncated (retention, DeleteRecords) before this worker read them, and reading goes on at offset {Offset}. Their events were never applied; re-send them if they matter, and consider a longer retention on the input topics")]
+    private partial void LogInputRecordsLost(string topic, int partition, long from, long to, long lost, long offset);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Tasks assigned; this instance now runs tasks {Tasks}")]
     private partial void LogAssigned(string tasks);
 
@@ -952,6 +989,9 @@ public sealed class StreamCounters
 
     /// <summary>Timers fired because a caught-up task's clock followed the wall clock (not because of a record).</summary>
     public long WallClockTimersFired { get; set; }
+
+    /// <summary>Input offsets deleted from their partitions (retention) before this worker read them: events never applied.</summary>
+    public long InputRecordsLost { get; set; }
 
     /// <summary>Times a task gave up waiting for an input partition it had no records of and went on out of timestamp order.</summary>
     public long OutOfOrderEpisodes { get; set; }

@@ -53,6 +53,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private readonly long[] uncommittedDuplicates = new long[2];
     private readonly Counter<long> aborts;
     private readonly Counter<long> restoredRecords;
+    private readonly Counter<long> inputRecordsLost;
     private readonly Histogram<double> latency;
     private readonly Histogram<double> commitDuration;
     private readonly Histogram<double> checkpointDuration;
@@ -115,6 +116,8 @@ public sealed class SegmentStreamTelemetry : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         restoredRecords = meter.CreateCounter<long>("streamsegments.restore.records", "{record}",
             "Changelog records applied by restores.");
+        inputRecordsLost = meter.CreateCounter<long>("streamsegments.input.records.lost", "{record}",
+            "Input offsets deleted from a partition (retention, DeleteRecords) before the worker read them: events never applied. Counted when found, by each process that finds them.");
         meter.CreateObservableGauge("streamsegments.state.buyers", ObserveBuyers, "{buyer}",
             "Buyer records in the task's state store.");
         meter.CreateObservableGauge("streamsegments.state.memory.size", ObserveMemory, "By",
@@ -146,6 +149,10 @@ public sealed class SegmentStreamTelemetry : IDisposable
         // A counter's series appears with its first value, which Prometheus' increase() takes as its baseline: from
         // 0, the first abort of a process counts. (Now, not at construction: the exporter listens by the time the loop runs.)
         aborts.Add(0, new KeyValuePair<string, object?>("error.type", PartitionsLost));
+        foreach (var topic in inputs)
+        {
+            RecordLost(topic, 0);
+        }
     }
 
     /// <summary>The tasks whose readings the gauges report; replaced (not mutated) by the loop thread on every rebalance.</summary>
@@ -315,6 +322,10 @@ public sealed class SegmentStreamTelemetry : IDisposable
         restoreDuration.Record(seconds, new KeyValuePair<string, object?>("streamsegments.task", task));
         restoredRecords.Add(records, new KeyValuePair<string, object?>("streamsegments.task", task));
     }
+
+    /// <summary>By topic only (the log names the partition), so that every series can start at 0 (<see cref="Watch"/>).</summary>
+    internal void RecordLost(string topic, long records) =>
+        inputRecordsLost.Add(records, new("messaging.destination.name", topic), system);
 
     /// <summary>Disposes the meter and activity source; the loop ends its open batch itself (<see cref="EndBatch"/>).</summary>
     public void Dispose()

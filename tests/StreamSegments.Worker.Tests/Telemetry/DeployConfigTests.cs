@@ -34,7 +34,7 @@ public sealed partial class DeployConfigTests
     {
         var expressions = AlertExpressions(File.ReadAllLines(Path.Combine(Deploy, "prometheus", "alerts.yml")));
 
-        Assert.Equal(8, expressions.Count);
+        Assert.Equal(9, expressions.Count);
         AssertEveryQueriedSeriesIsExported(expressions);
     }
 

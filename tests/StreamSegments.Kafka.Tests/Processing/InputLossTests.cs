@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Tests.Support;
+
+namespace StreamSegments.Kafka.Tests.Processing;
+
+/// <summary>Input records a partition's retention deleted before the worker read them: gone, so counted and reported.</summary>
+public sealed class InputLossTests : IDisposable
+{
+    private static readonly DateTimeOffset First = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly KafkaScenario scenario = new(partitions: 1);
+
+    [Fact]
+    public void Records_deleted_before_the_worker_read_them_are_counted_and_logged_as_lost_and_reading_goes_on_while_transaction_markers_are_no_loss()
+    {
+        // Offsets 0-1, a commit marker at 2, 3-4, a marker at 5, then 6: the worker reads past two gaps that lose nothing.
+        ProduceInTransactions([[View(0), View(1)], [View(2), View(3)]]);
+        scenario.Produce([View(4)], First.AddMinutes(4));
+        Assert.Equal(7, HighWatermark());
+        var options = scenario.Options(successiveRuns: true);
+        var counters = scenario.RunWorkerUntilQuiet(5, options: options);
+        Assert.Equal(5, counters.RecordsConsumed);
+        Assert.Equal(0, counters.InputRecordsLost);
+
+        // While the worker is away, five more arrive (offsets 7-11) and retention deletes everything before offset 10.
+        scenario.Produce(Enumerable.Range(5, 5).Select(View), First.AddMinutes(5));
+        scenario.Broker.DeleteRecords(scenario.Topics.ProductsViewed, 0, 10);
+
+        var logger = new RecordingLogger<SegmentStreamProcessor>();
+        using var worker = scenario.StartWorker(options, logger: logger);
+        KafkaScenario.WaitUntilQuiet(worker.Processor, 2, () => worker.Failure is not null);
+        worker.Stop();
+
+        Assert.Null(worker.Failure);
+        Assert.Equal(3, worker.Processor.Counters.InputRecordsLost);
+        Assert.Equal(2, worker.Processor.Counters.RecordsConsumed);
+        Assert.Single(logger.Lines, line => line.StartsWith("Error: Input products.viewed [0] lost offsets 7 to 9 (3 records)", StringComparison.Ordinal));
+    }
+
+    public void Dispose() => scenario.Dispose();
+
+    private static string View(int i) =>
+        $$"""{"type":"product-viewed","eventId":"v-{{i}}","occurredAt":"{{First.AddMinutes(i).ToString("yyyy-MM-dd'T'HH':'mm':'ss'.'fff'Z'", CultureInfo.InvariantCulture)}}","buyerId":"b-{{i}}","sellerId":"s-1","productId":"p-1","categoryId":"c-1"}""";
+
+    private void ProduceInTransactions(string[][] transactions)
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = scenario.Broker.BootstrapServers,
+            TransactionalId = $"upstream-{Guid.NewGuid():N}",
+        }).Build();
+        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        var at = First;
+        foreach (var lines in transactions)
+        {
+            producer.BeginTransaction();
+            foreach (var line in lines)
+            {
+                producer.Produce(scenario.TopicOf(line), new Message<byte[]?, byte[]> { Key = KafkaScenario.KeyOf(line), Value = Encoding.UTF8.GetBytes(line), Timestamp = new Timestamp(at) });
+                at = at.AddMilliseconds(1);
+            }
+
+            producer.CommitTransaction(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private long HighWatermark()
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = scenario.Broker.BootstrapServers, GroupId = "watermarks" }).Build();
+        return consumer.QueryWatermarkOffsets(new TopicPartition(scenario.Topics.ProductsViewed, 0), TimeSpan.FromSeconds(30)).High.Value;
+    }
+}
