@@ -253,7 +253,7 @@ internal static class RunVerb
                 "Health probes at /health/live and /health/ready, Prometheus metrics at /metrics on {Urls}", string.Join(", ", app.Urls)));
             var worker = app.Services.GetRequiredService<SegmentWorkerService>();
             await app.RunAsync(cancellationToken); // disposes the host's services when it returns
-            if (worker.ExecuteTask is { IsCompleted: false })
+            if (worker.ExecuteTask is { IsCompleted: false } && !worker.Abandoned)
             {
                 // Nothing is lost (a restart restores from the changelog), but the transaction may still be open
                 // and the group not left: say so instead of exiting as if the stop had been clean.

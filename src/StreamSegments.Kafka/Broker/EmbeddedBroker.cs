@@ -210,6 +210,8 @@ public enum KafkaApi : short
 {
     Produce = 0,
     Fetch = 1,
+    Metadata = 3,
+    ApiVersions = 18,
     InitProducerId = 22,
     AddPartitionsToTxn = 24,
     AddOffsetsToTxn = 25,

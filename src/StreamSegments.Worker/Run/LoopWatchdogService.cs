@@ -33,7 +33,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
             () => worker.Processor is { } processor
                 ? new WatchedLoop(worker.Failed, processor.IsRestoring, processor.LastProgressTicks, processor.CurrentStep)
                 : null,
-            worker.Fail, run, telemetry, state, lifetime, logger)
+            worker.Abandon, run, telemetry, state, lifetime, logger)
     {
     }
 
@@ -104,7 +104,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
     [LoggerMessage(Level = LogLevel.Critical, Message =
         "The processing loop has made no progress for {SilentSeconds} s while {Step}: a storage or broker call is not returning " +
         "(the state directory {StateDirectory} has {FreeBytes} bytes free; on a full disk FASTER waits forever). " +
-        "Stopping with exit code 1; a restart restores from the checkpoint and the changelog")]
+        "Stopping with exit code 1 without waiting for it; a restart restores from the checkpoint and the changelog")]
     private partial void LogStalled(long silentSeconds, string step, string stateDirectory, long freeBytes);
 }
 

@@ -38,6 +38,39 @@ public sealed partial class SegmentWorkerService(
         Environment.ExitCode = exitCode;
     }
 
+    /// <summary>
+    /// Marks the worker failed and gives up on its loop, which is stuck in a call that does not return: a stop then
+    /// waits for it only <see cref="AbandonedLoopGrace"/>, not <c>Run:ShutdownTimeoutSeconds</c> to no purpose, and
+    /// the process exits with the loop's thread still blocked. Nothing is lost: the last commit is what a restart
+    /// restores, and the transaction left open is aborted by the next instance with the same transactional id.
+    /// </summary>
+    public void Abandon(int exitCode)
+    {
+        Fail(exitCode);
+        Volatile.Write(ref abandoned, true);
+    }
+
+    /// <summary>Whether a watchdog gave up on the loop (<see cref="Abandon"/>).</summary>
+    public bool Abandoned => Volatile.Read(ref abandoned);
+
+    private bool abandoned;
+
+    /// <summary>How long a stop waits for an abandoned loop, in case its call returned after all.</summary>
+    internal TimeSpan AbandonedLoopGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!Abandoned)
+        {
+            await base.StopAsync(cancellationToken);
+            return;
+        }
+
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(AbandonedLoopGrace);
+        await base.StopAsync(grace.Token);
+    }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var processor = new SegmentStreamProcessor(

@@ -1,5 +1,9 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using StreamSegments.Core.Policy;
+using StreamSegments.Kafka.Broker;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Storage;
 using StreamSegments.Worker.Run;
@@ -47,6 +51,34 @@ public class LoopWatchdogTests
         var silent = Environment.TickCount64 - 3_600_000;
         Assert.False((await Watch(new WatchedLoop(true, false, silent, "committing"))).Stopped);
         Assert.False((await Watch(new WatchedLoop(false, false, silent, "committing"), new RunOptions { StallExitSeconds = 0 })).Stopped);
+    }
+
+    [Fact]
+    public async Task A_stop_after_the_watchdog_abandoned_the_loop_does_not_wait_for_the_call_it_is_stuck_in()
+    {
+        // Every broker response takes 25 s: the loop's first calls (topic metadata, the producer's transactions) block.
+        using var scenario = new KafkaScenario(partitions: 1);
+        scenario.Broker.SetRoundTripTime(TimeSpan.FromSeconds(25));
+        scenario.Broker.StartRequestTracking();
+        var options = scenario.Options();
+        using var telemetry = new SegmentStreamTelemetry(null, options);
+        var lifetime = new RecordingLifetime();
+        using var worker = new SegmentWorkerService(
+            Options.Create(options), Options.Create(new SegmentPolicy()), Options.Create(scenario.StateOptions()), telemetry, lifetime,
+            NullLoggerFactory.Instance)
+        {
+            AbandonedLoopGrace = TimeSpan.FromMilliseconds(200),
+        };
+        await worker.StartAsync(CancellationToken.None);
+        KafkaScenario.WaitFor(() => scenario.Broker.CountRequests(KafkaApi.ApiVersions) > 0, "the loop's first request");
+
+        worker.Abandon(1);
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.False(worker.ExecuteTask!.IsCompleted, $"the stop waited for the stuck loop ({worker.ExecuteTask.Status})");
+        Assert.True(worker.Failed);
+        scenario.Broker.SetRoundTripTime(TimeSpan.Zero);
+        await worker.ExecuteTask.WaitAsync(TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Runs the watchdog over a loop frozen in <paramref name="loop"/> for a few dozen checks.</summary>
