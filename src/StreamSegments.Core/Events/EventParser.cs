@@ -18,6 +18,9 @@ public sealed class EventParser
 {
     public const int MaxEventBytes = 1 << 20;
 
+    /// <summary>Why an event over <see cref="MaxEventBytes"/> is rejected, wherever its size is checked.</summary>
+    public static readonly EventRejection TooLarge = new(RejectReason.TooLarge, Detail: "1 MiB");
+
     /// <summary>
     /// Longest buyer, seller or category id (UTF-8 bytes). These ids are stored (state keys, every buyer record
     /// of a seller, changelog keys) and a state record must fit in one page of the smallest store and a changelog
@@ -78,7 +81,7 @@ public sealed class EventParser
     {
         if (utf8.Length > MaxEventBytes)
         {
-            rejection = new EventRejection(RejectReason.TooLarge, Detail: "1 MiB");
+            rejection = TooLarge;
             return false;
         }
 

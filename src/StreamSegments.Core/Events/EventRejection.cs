@@ -16,6 +16,12 @@ public enum RejectReason : byte
     InFuture,
     IdTooLong,
     Unparseable,
+
+    /// <summary>A Kafka record whose key is not its event's buyerId (the worker only: replay lines have no key).</summary>
+    KeyMismatch,
+
+    /// <summary>A Kafka record on another partition than its key's (the worker only, with Kafka:InputPartitioner set).</summary>
+    WrongPartition,
 }
 
 /// <summary>Why an input record was rejected: a machine-readable reason, the field at fault, and detail.</summary>
@@ -38,6 +44,8 @@ public readonly record struct EventRejection(RejectReason Reason, string? Field 
         RejectReason.InFuture => "in-future",
         RejectReason.IdTooLong => "id-too-long",
         RejectReason.Unparseable => "unparseable",
+        RejectReason.KeyMismatch => "key-mismatch",
+        RejectReason.WrongPartition => "wrong-partition",
         _ => "invalid",
     };
 
@@ -57,6 +65,8 @@ public readonly record struct EventRejection(RejectReason Reason, string? Field 
         RejectReason.InFuture => $"field '{Field}' is too far in the future: {Detail}",
         RejectReason.IdTooLong => $"field '{Field}' is longer than {Detail}",
         RejectReason.Unparseable => $"the event could not be parsed ({Detail})",
+        RejectReason.KeyMismatch => "the record's key is not its buyerId",
+        RejectReason.WrongPartition => $"the record is on another partition than its key's: {Detail}",
         _ => "invalid event",
     };
 

@@ -11,7 +11,7 @@ namespace StreamSegments.Kafka.Processing;
 /// </summary>
 internal sealed class OutputProducer : IDisposable
 {
-    private static readonly TimeSpan TransactionTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan CommitGrace = TimeSpan.FromSeconds(5);
 
     private readonly IProducer<byte[]?, byte[]?> producer;
@@ -25,7 +25,7 @@ internal sealed class OutputProducer : IDisposable
         producer = new ProducerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
-        producer.InitTransactions(TransactionTimeout);
+        producer.InitTransactions(CallTimeout);
     }
 
     public bool InTransaction { get; private set; }
@@ -65,9 +65,9 @@ internal sealed class OutputProducer : IDisposable
     /// <summary>Waits until every record produced so far is delivered (acknowledged by the broker).</summary>
     public void Flush()
     {
-        if (InTransaction && producer.Flush(TransactionTimeout) > 0)
+        if (InTransaction && producer.Flush(CallTimeout) > 0)
         {
-            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"Records still undelivered after {TransactionTimeout}."));
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"Records still undelivered after {CallTimeout}."));
         }
     }
 
@@ -85,13 +85,13 @@ internal sealed class OutputProducer : IDisposable
         // treated like any failed commit: fatal, and the restarted instance restores from the changelog.
         var commit = Task.Run(() =>
         {
-            producer.SendOffsetsToTransaction(offsets, groupMetadata, TransactionTimeout);
-            producer.CommitTransaction(TransactionTimeout);
+            producer.SendOffsetsToTransaction(offsets, groupMetadata, CallTimeout);
+            producer.CommitTransaction(CallTimeout);
         });
-        if (!commit.Wait(TransactionTimeout + CommitGrace))
+        if (!commit.Wait(CallTimeout + CommitGrace))
         {
             wedged = true;
-            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"The transaction did not commit within {TransactionTimeout + CommitGrace}."));
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"The transaction did not commit within {CallTimeout + CommitGrace}."));
         }
 
         commit.GetAwaiter().GetResult();
@@ -103,7 +103,7 @@ internal sealed class OutputProducer : IDisposable
     {
         if (InTransaction)
         {
-            producer.AbortTransaction(TransactionTimeout);
+            producer.AbortTransaction(CallTimeout);
             InTransaction = false;
         }
     }

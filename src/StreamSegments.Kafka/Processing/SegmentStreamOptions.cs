@@ -8,7 +8,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
 {
     public const string SectionName = "Kafka";
 
-    /// <summary>Brokers to connect to; empty runs the embedded broker in-process (see design.md).</summary>
+    /// <summary>Brokers to connect to; empty runs the embedded broker in-process (README, "The run verb").</summary>
     public string? BootstrapServers { get; set; }
 
     [Required]
@@ -261,7 +261,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     }
 }
 
-/// <summary>Topic names (design.md, "Topics").</summary>
+/// <summary>Topic names (README, "Settings", has what each carries).</summary>
 public sealed class TopicOptions
 {
     public string OrdersPaid { get; set; } = "orders.paid";

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
@@ -6,8 +5,6 @@ using Microsoft.Extensions.Logging;
 using StreamSegments.Core;
 using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
-using StreamSegments.Core.State;
-using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
@@ -38,6 +35,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private IConsumer<byte[]?, byte[]?>? changelogReader;
     private IAdminClient? admin;
     private OutputProducer? producer;
+    private TaskRestorer? restorer;
     private long nextCommitAt;
     private CancellationToken stopping;
     private int inputPartitions;
@@ -92,14 +90,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         stopping = cancellationToken;
         telemetry.Watch(this);
         using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
-        inputPartitions = CheckTopics();
+        admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
+            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
+            .Build();
+        inputPartitions = CheckTopics(admin);
         producer = new OutputProducer(options, bootstrapServers, logger);
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
-        admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
-            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
-            .Build();
+        restorer = new TaskRestorer(options, policy, stateOptions, changelogReader, admin, producer, telemetry, time, monotonic, Counters, logger);
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
@@ -332,7 +331,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         if (value.Length > EventParser.MaxEventBytes)
         {
             telemetry.RecordConsumed(topic, default);
-            DeadLetter(task, record, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
+            DeadLetter(task, record, EventParser.TooLarge);
             return;
         }
 
@@ -357,14 +356,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         if (record.Message.Key is not { } key || !e.BuyerId.SequenceEqual(key))
         {
             // The partition is chosen by the key; a record keyed otherwise may sit in another task than its buyer.
-            DeadLetter(task, record, "key-mismatch", "the record's key is not its buyerId");
+            DeadLetter(task, record, new EventRejection(RejectReason.KeyMismatch));
             return;
         }
 
         if (options.InputPartitioner != InputPartitioner.Any
             && KeyPartitioning.PartitionOf(options.InputPartitioner, key, inputPartitions) is var expected && expected != record.Partition.Value)
         {
-            DeadLetter(task, record, "wrong-partition", $"the {options.InputPartitioner.ToString().ToLowerInvariant()} partitioner puts this key on partition {expected}, whose task holds the buyer");
+            DeadLetter(task, record, new EventRejection(RejectReason.WrongPartition, Detail: $"the {options.InputPartitioner.ToString().ToLowerInvariant()} partitioner puts this key on partition {expected}, whose task holds the buyer"));
             return;
         }
 
@@ -381,11 +380,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
     }
 
-    private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, EventRejection rejection) =>
-        DeadLetter(task, record, rejection.Code, rejection.Message);
-
-    private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, string reason, string message)
+    private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, EventRejection rejection)
     {
+        var (reason, message) = (rejection.Code, rejection.Message);
         Counters.DeadLettered++;
         batchDeadLetters++;
         telemetry.RecordRejected(record.Topic, reason);
@@ -541,8 +538,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         Counters.Commits++;
         Counters.RecordsProduced += records;
         var elapsed = Stopwatch.GetElapsedTime(started);
-        Counters.LastCommitDurationMs = (long)elapsed.TotalMilliseconds;
-        Counters.CommitMs += Counters.LastCommitDurationMs;
+        Counters.CommitMs += (long)elapsed.TotalMilliseconds;
         telemetry.Committed(dirty, new CommitSummary(batchRecords, batchDeadLetters, records), elapsed.TotalSeconds, time.GetUtcNow().ToUnixTimeMilliseconds());
         batchRecords = 0;
         batchDeadLetters = 0;
@@ -637,21 +633,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private const long ForgottenEarlyReportEveryMs = 600_000;
 
-    /// <summary>First 8 bytes of a checkpoint cookie in format 2: then changelog offset, wall-clock time, policy, the marker.</summary>
-    private const long CheckpointCookieFormat2 = -2;
-    private const int CheckpointCookieHeader = 32;
 
     private void Checkpoint(PartitionTask task)
     {
         Volatile.Write(ref currentStep, $"checkpointing task {task.Partition}");
         var started = Stopwatch.GetTimestamp();
-        var marker = task.CurrentMarker.Serialize(); // without the policy, which the cookie carries beside it
-        var cookie = new byte[CheckpointCookieHeader + marker.Length];
-        BinaryPrimitives.WriteInt64LittleEndian(cookie, CheckpointCookieFormat2);
-        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), task.NextChangelogOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(16), time.GetUtcNow().ToUnixTimeMilliseconds());
-        BinaryPrimitives.WriteUInt64LittleEndian(cookie.AsSpan(24), task.PublishedPolicy);
-        marker.CopyTo(cookie, CheckpointCookieHeader);
+        var cookie = new TaskCheckpointCookie(task.NextChangelogOffset, time.GetUtcNow().ToUnixTimeMilliseconds(), task.CurrentMarker).Write();
         using var span = telemetry.Traces.StartActivity("checkpoint");
         span?.SetTag("streamsegments.task", task.Partition);
         span?.SetTag("streamsegments.changelog.offset", task.NextChangelogOffset);
@@ -681,7 +668,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             if (!tasks.TryGetValue(group.Key, out var task))
             {
                 Volatile.Write(ref currentStep, $"restoring task {group.Key}");
-                task = Restore(group.Key);
+                task = restorer!.Restore(group.Key, ReportProgress, stopping);
                 tasks.Add(group.Key, task);
             }
 
@@ -765,129 +752,10 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private void ClearPauses(List<TopicPartitionOffset> leaving) =>
         consumer!.Resume(leaving.Where(p => inputIndex.ContainsKey(p.Topic)).Select(p => p.TopicPartition).ToList());
 
-    private PartitionTask Restore(int partition)
-    {
-        var started = Stopwatch.GetTimestamp();
-        using var span = telemetry.Traces.StartActivity("restore");
-        span?.SetTag("streamsegments.task", partition);
-        var directory = Path.Combine(stateOptions.Directory, $"task-{partition}");
-        var changelog = new TopicPartition(options.Topics.Changelog, partition);
-        LogRestoring(partition, directory);
-        var bounds = ChangelogRestore.StableBounds(
-            changelogReader!, admin!, changelog, options.RestorePatience, ReportProgress, stopping);
-        var end = bounds.High.Value;
-        var taskOptions = stateOptions;
-
-        var sellers = new SymbolTable();
-        var categories = new SymbolTable();
-        var store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
-        long from = 0;
-        long checkpointAgeMs = 0;
-        CommitMarker? marker = null;
-        try
-        {
-            var cookie = store.RecoverAsync(stopping).GetAwaiter().GetResult();
-            if (cookie is not null)
-            {
-                // Format 1 (before checkpoints carried their time) began with the changelog offset, never negative. Its
-                // age is unknown, so it counts as too old: one restore from the changelog per task, once.
-                var format2 = BinaryPrimitives.ReadInt64LittleEndian(cookie) == CheckpointCookieFormat2;
-                from = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(format2 ? 8 : 0));
-                marker = CommitMarker.Deserialize(cookie.AsSpan(format2 ? CheckpointCookieHeader : 8)) with
-                {
-                    Policy = format2 ? BinaryPrimitives.ReadUInt64LittleEndian(cookie.AsSpan(24)) : 0,
-                };
-                var age = format2 ? time.GetUtcNow().ToUnixTimeMilliseconds() - BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(16)) : (long?)null;
-                if (from > end)
-                {
-                    // The checkpoint was taken against another changelog (e.g. an embedded broker's, now gone).
-                    LogCheckpointAhead(partition, from, end);
-                    (from, marker) = (0, null);
-                }
-                else if (age is null || age > options.MaxCheckpointAgeMs)
-                {
-                    LogCheckpointTooOld(partition, age is { } known ? TimeSpan.FromMilliseconds(known).ToString() : "unknown (format 1)", TimeSpan.FromMilliseconds(options.MaxCheckpointAgeMs));
-                    (from, marker) = (0, null);
-                }
-                else
-                {
-                    checkpointAgeMs = Math.Max(0, age.Value);
-                }
-            }
-
-            if (from == 0)
-            {
-                store.Dispose();
-                FasterBuyerStateStore.DeleteDirectory(directory);
-                store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogCheckpointUnusable(ex, partition);
-            store.Dispose();
-            FasterBuyerStateStore.DeleteDirectory(directory);
-            store = new FasterBuyerStateStore(directory, taskOptions, sellers, categories);
-            (from, marker) = (0, null);
-        }
-
-        var restored = ChangelogRestore.Run(
-            changelogReader!, changelog, bounds, from, marker, store, ReportProgress, stopping);
-        var sink = new TaskChangeSink(producer!, options.Topics, telemetry);
-        var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
-        {
-            NextChangelogOffset = restored.NextChangelogOffset,
-            LastCheckpointAt = monotonic.ElapsedMilliseconds - checkpointAgeMs, // its age counts towards refreshing it
-            CheckpointedTailAddress = store.TailAddress,
-
-            // What the changelog added is checkpointed at the next due time (or stop), not only after a commit: an
-            // idle task restored from scratch would otherwise be restored from scratch at every start.
-            CheckpointedSinceCommit = restored.RecordsApplied == 0,
-        };
-        var scanned = 0;
-        var unpublishedFacts = new List<(int Seller, int Category)>();
-        store.RestoreInto(
-            task.Engine,
-            buyer =>
-            {
-                task.Readings.Restored(buyer);
-                if (++scanned % 4096 == 0)
-                {
-                    ReportProgress();
-                }
-            },
-            unpublishedFacts);
-        task.UnpublishedFacts = unpublishedFacts.Count > 0 ? unpublishedFacts : null;
-        if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
-        {
-            // Published under other thresholds: what each pair should be now is published at the clock (from the
-            // loop, a batch per pass, so that no transaction spans the rest of the rebalance), and the timers,
-            // already queued by the current policy, take it from there.
-            var buyers = new Queue<byte[]>();
-            store.ForEachBuyer(new BuyerState(), b => buyers.Enqueue(b.BuyerId.ToArray()));
-            task.PublishedPolicy = PartitionTask.MixedPolicies;
-            task.PendingReevaluation = buyers;
-            task.ChangesBeforeReevaluation = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
-            LogPolicyChanged(partition, buyers.Count);
-        }
-        Counters.Restores++;
-        Counters.RecordsRestored += restored.RecordsApplied;
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        telemetry.Restored(partition, elapsed.TotalSeconds, restored.RecordsApplied);
-        span?.SetTag("streamsegments.changelog.offset", from);
-        span?.SetTag("streamsegments.restore.records", restored.RecordsApplied);
-        span?.SetTag("streamsegments.restore.dropped", restored.RecordsDropped);
-        LogRestored(partition, from, restored.RecordsApplied, restored.RecordsDropped, task.Engine.Timers.Count,
-            restored.Marker is not { Clock: not EventTime.None } restoredAt ? "none" : EventTime.Format(restoredAt.Clock), (long)elapsed.TotalMilliseconds);
-        return task;
-    }
 
     /// <summary>All input topics must exist with one partition count, and the changelog with the same (tasks = partitions).</summary>
-    private int CheckTopics()
+    private int CheckTopics(IAdminClient admin)
     {
-        using var admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
-            .SetLogHandler((_, message) => ClientLog.Write(logger, message))
-            .Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(30));
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in metadata.Topics)
@@ -933,11 +801,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} partitions lost; the open transaction was aborted and their tasks dropped")]
     private partial void LogLost(int count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restored from changelog offset {From}: {Records} records applied, {Dropped} of an unfinished commit dropped, {Timers} timers, clock {Clock}, {ElapsedMs} ms")]
-    private partial void LogRestored(int task, long from, long records, long dropped, int timers, string clock, long elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: local checkpoint in {Directory}, then its changelog")]
-    private partial void LogRestoring(int task, string directory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} handed over {Count} seller category facts an earlier build had learned without publishing them; they go out with its next commits")]
     private partial void LogFactsHandedOver(int task, long count);
@@ -945,54 +809,16 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "Task {Task} checkpointed at changelog offset {Offset} in {ElapsedMs} ms")]
     private partial void LogCheckpointed(int task, long offset, long elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s checkpoint names changelog offset {From} but the changelog ends at {End}; restoring from the beginning")]
-    private partial void LogCheckpointAhead(int task, long from, long end);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint could not be recovered; restoring from the beginning of the changelog")]
-    private partial void LogCheckpointUnusable(Exception exception, int task);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s local checkpoint age is {Age}, not within MaxCheckpointAgeMs ({MaxAge}): restoring from the changelog's beginning, since compaction may have removed tombstones written since")]
-    private partial void LogCheckpointTooOld(int task, string age, TimeSpan maxAge);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]
     private partial void LogEventIdsForgottenEarly(int task, int max, long forgotten);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task}'s state was published under another policy: re-evaluating its {Buyers} buyers at its clock before its records (cause policy-change)")]
-    private partial void LogPolicyChanged(int task, int buyers);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} re-evaluated under the current policy: {Changes} changes published")]
     private partial void LogReevaluated(int task, long changes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-lettered {Source}: {Reason}: {Detail}")]
     private partial void LogDeadLettered(string source, string reason, string detail);
-}
-
-/// <summary>The worker's totals since start; written by the loop thread, read by anyone.</summary>
-public sealed class StreamCounters
-{
-    public long RecordsConsumed { get; set; }
-    public long EventsApplied { get; set; }
-    public long Duplicates { get; set; }
-    public long DeadLettered { get; set; }
-    public long Commits { get; set; }
-    public long RecordsProduced { get; set; }
-    public long LastCommitDurationMs { get; set; }
-    public long Checkpoints { get; set; }
-
-    /// <summary>Time the loop spent checkpointing, in total.</summary>
-    public long CheckpointMs { get; set; }
-
-    /// <summary>Time the loop spent committing, in total.</summary>
-    public long CommitMs { get; set; }
-    public long Restores { get; set; }
-    public long RecordsRestored { get; set; }
-
-    /// <summary>Timers fired because a caught-up task's clock followed the wall clock (not because of a record).</summary>
-    public long WallClockTimersFired { get; set; }
-
-    /// <summary>Input offsets deleted from their partitions (retention) before this worker read them: events never applied.</summary>
-    public long InputRecordsLost { get; set; }
-
-    /// <summary>Times a task gave up waiting for an input partition it had no records of and went on out of timestamp order.</summary>
-    public long OutOfOrderEpisodes { get; set; }
 }

@@ -94,7 +94,7 @@ public sealed class SegmentStreamTelemetry : IDisposable
         meter.CreateObservableGauge("messaging.kafka.consumer.lag", ObserveLagRecords, "{message}",
             "Records of an input partition not yet processed (high watermark minus next offset to process).");
         meter.CreateObservableGauge("streamsegments.consumer.lag.time", ObserveLagTime, "s",
-            "How far an input partition is behind: wall clock minus the timestamp of its last processed record, 0 when caught up.");
+            "How far an input partition is behind: the age of its oldest record not yet processed (by record timestamp), 0 when caught up.");
         meter.CreateObservableGauge("streamsegments.task.clock.lag", ObserveClockLag, "s",
             "Wall clock minus the task's event-time clock.");
         latency = meter.CreateHistogram("streamsegments.processing.latency", "s",
@@ -130,6 +130,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
         // While an instance joins its group or restores, it has no task series: these say whether it is stuck there.
         meter.CreateObservableGauge("streamsegments.ready", () => Volatile.Read(ref processor) is { IsReady: true } ? 1 : 0, unit: null,
             "1 once the instance's tasks are assigned and restored (as /health/ready), 0 while it joins its group or restores.");
+        meter.CreateObservableCounter("streamsegments.input.out_of_order_episodes",
+            () => Volatile.Read(ref processor) is { } running ? running.Counters.OutOfOrderEpisodes : 0, "{episode}",
+            "Times a task waited Kafka:MaxTaskIdleMs for an input partition that had delivered nothing and went on without it, taking records out of timestamp order (a live run may then differ from a replay).");
         meter.CreateObservableGauge("streamsegments.loop.heartbeat.age", ObserveHeartbeatAge, "s",
             "Seconds since the processing loop last went round or a restore last made progress; the loop goes round at least every 50 ms, so more than a few seconds means it is stuck.");
     }

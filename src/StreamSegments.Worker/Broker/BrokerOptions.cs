@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StreamSegments.Kafka.Processing;
 
 namespace StreamSegments.Worker.Broker;
 
@@ -18,14 +19,9 @@ public sealed class BrokerOptions : IValidatableObject
     [Range(1, 1000)]
     public int Partitions { get; set; } = 6;
 
-    /// <summary>Topics to create; the defaults are the product's (design.md, "Topics").</summary>
+    /// <summary>Topics to create; the defaults are the worker's default topics (README, "Settings").</summary>
     [MinLength(1)]
-    public List<string> Topics { get; set; } =
-    [
-        "orders.paid", "products.viewed", "carts.events", "favorites.events",
-        "segments.changed", "segments.category-interest.changed", "segments.state-changelog", "segments.dead-letter",
-        "segments.seller-categories",
-    ];
+    public List<string> Topics { get; set; } = [.. new TopicOptions().All];
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -331,7 +331,7 @@ public sealed partial class ReplayRunner(
                 LineNumbers[i] = reader.LineNumber;
                 if (oversized)
                 {
-                    (Outcomes[i], Rejections[i]) = (LineOutcome.Rejected, new EventRejection(RejectReason.TooLarge, Detail: "1 MiB"));
+                    (Outcomes[i], Rejections[i]) = (LineOutcome.Rejected, EventParser.TooLarge);
                 }
                 else if (!parser.TryParse(line, Events[i], out var rejection))
                 {

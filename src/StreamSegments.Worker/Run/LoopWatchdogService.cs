@@ -15,7 +15,7 @@ namespace StreamSegments.Worker.Run;
 public sealed partial class LoopWatchdogService : BackgroundService
 {
     private readonly Func<WatchedLoop?> watch;
-    private readonly Action<int> fail;
+    private readonly Action<int> abandon;
     private readonly IOptions<RunOptions> run;
     private readonly IOptions<TelemetryOptions> telemetry;
     private readonly IOptions<StateStoreOptions> state;
@@ -38,13 +38,13 @@ public sealed partial class LoopWatchdogService : BackgroundService
     }
 
     internal LoopWatchdogService(
-        Func<WatchedLoop?> watch, Action<int> fail, IOptions<RunOptions> run, IOptions<TelemetryOptions> telemetry,
+        Func<WatchedLoop?> watch, Action<int> abandon, IOptions<RunOptions> run, IOptions<TelemetryOptions> telemetry,
         IOptions<StateStoreOptions> state, IHostApplicationLifetime lifetime, ILogger logger)
     {
         // Options are read when the watch starts, not here: the host validates them all at start and reports every
         // reason at once, which a read during construction would cut short.
         this.watch = watch;
-        this.fail = fail;
+        this.abandon = abandon;
         this.run = run;
         this.telemetry = telemetry;
         this.state = state;
@@ -78,7 +78,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
                 if (silentFor.TotalSeconds > WorkerLivenessCheck.SilenceLimitSeconds(loop.Restoring, probes) + stallExitSeconds)
                 {
                     LogStalled((long)silentFor.TotalSeconds, loop.Step, stateDirectory, FreeBytes(stateDirectory));
-                    fail(1);
+                    abandon(1);
                     lifetime.StopApplication();
                     return;
                 }

@@ -175,8 +175,8 @@ public sealed class ChangelogRestoreTests : IDisposable
         // unknown, so it is not trusted either.
         using (var store = new FasterBuyerStateStore(Path.Combine(scenario.StateDirectory, "task-0"), scenario.StateOptions(), new SymbolTable(), new SymbolTable()))
         {
-            var cookie = (await store.RecoverAsync(CancellationToken.None))!;
-            await store.CheckpointAsync([.. cookie.AsSpan(8, 8), .. cookie.AsSpan(32)], CancellationToken.None);
+            var cookie = TaskCheckpointCookie.Read((await store.RecoverAsync(CancellationToken.None))!);
+            await store.CheckpointAsync(cookie.WriteFormat1(), CancellationToken.None);
         }
 
         var format1 = scenario.RunRestoredWorkerUntilQuiet(new StoppedClock(taken + maxAge - TimeSpan.FromMinutes(1) + maxAge + TimeSpan.FromMinutes(1)), options);

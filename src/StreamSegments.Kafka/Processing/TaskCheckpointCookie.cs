@@ -1,0 +1,58 @@
+using System.Buffers.Binary;
+
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// What a task's FASTER checkpoint carries beside the state (its cookie): the changelog offset the state reflects,
+/// the wall-clock time it was taken at, and the commit marker, policy included, that a restore resumes from.
+/// </summary>
+/// <remarks>
+/// Format 2 starts with -2, then the offset, the time, the policy and the marker. Format 1, written before
+/// checkpoints carried their time, started with the offset (never negative) and had neither time nor policy: its
+/// age is unknown, so a restore does not trust it.
+/// </remarks>
+internal sealed record TaskCheckpointCookie(long ChangelogOffset, long? TakenAtMs, CommitMarker Marker)
+{
+    private const long Format2 = -2;
+    private const int Format2Header = 32;
+
+    public byte[] Write()
+    {
+        if (TakenAtMs is not { } takenAt)
+        {
+            throw new InvalidOperationException("A checkpoint cookie is written with the time it is taken at.");
+        }
+
+        var marker = Marker.Serialize(); // without the policy, which goes beside it
+        var cookie = new byte[Format2Header + marker.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(cookie, Format2);
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), ChangelogOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(16), takenAt);
+        BinaryPrimitives.WriteUInt64LittleEndian(cookie.AsSpan(24), Marker.Policy);
+        marker.CopyTo(cookie, Format2Header);
+        return cookie;
+    }
+
+    /// <summary>The cookie as builds before format 2 wrote it (for tests of what they left behind).</summary>
+    public byte[] WriteFormat1()
+    {
+        var marker = Marker.Serialize();
+        var cookie = new byte[8 + marker.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(cookie, ChangelogOffset);
+        marker.CopyTo(cookie, 8);
+        return cookie;
+    }
+
+    public static TaskCheckpointCookie Read(ReadOnlySpan<byte> cookie)
+    {
+        if (BinaryPrimitives.ReadInt64LittleEndian(cookie) != Format2)
+        {
+            return new(BinaryPrimitives.ReadInt64LittleEndian(cookie), null, CommitMarker.Deserialize(cookie[8..]));
+        }
+
+        return new(
+            BinaryPrimitives.ReadInt64LittleEndian(cookie[8..]),
+            BinaryPrimitives.ReadInt64LittleEndian(cookie[16..]),
+            CommitMarker.Deserialize(cookie[Format2Header..]) with { Policy = BinaryPrimitives.ReadUInt64LittleEndian(cookie[24..]) });
+    }
+}
