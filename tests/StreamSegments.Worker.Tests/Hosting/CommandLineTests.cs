@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StreamSegments.Worker.Tests.Support;
 
 namespace StreamSegments.Worker.Tests.Hosting;
 
@@ -51,7 +52,7 @@ public class CommandLineTests
     public async Task A_mistyped_setting_in_the_environment_is_an_error_too()
     {
         using var replay = new OneOrderReplay();
-        var info = Info(replay.Args);
+        var info = WorkerExecutable.StartInfo(replay.Args);
         info.Environment["Policy__WindowDayz"] = "60";
 
         var (exit, _, error) = await RunAsync(info);
@@ -244,8 +245,8 @@ public class CommandLineTests
     [Fact]
     public async Task The_broker_verb_serves_the_products_topics_on_the_requested_port()
     {
-        var port = FreePort();
-        using var process = Process.Start(Info("broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "3"))!;
+        var port = LoopbackPort.Free();
+        using var process = Process.Start(WorkerExecutable.StartInfo(["broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "3"]))!;
         try
         {
             var banner = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
@@ -273,8 +274,8 @@ public class CommandLineTests
     [Fact]
     public async Task A_worker_whose_topics_are_missing_stops_with_exit_code_2_and_the_reason_not_a_restart_hint()
     {
-        var port = FreePort();
-        using var broker = Process.Start(Info("broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "1"))!;
+        var port = LoopbackPort.Free();
+        using var broker = Process.Start(WorkerExecutable.StartInfo(["broker", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--partitions", "1"]))!;
         var state = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}");
         try
         {
@@ -305,7 +306,7 @@ public class CommandLineTests
     public async Task Generate_stops_on_SIGTERM_with_exit_code_130()
     {
         var output = Path.Combine(Path.GetTempPath(), $"ss-cli-{Guid.NewGuid():N}.jsonl");
-        using var process = Process.Start(Info("generate", "--output", output, "--events", "100000000"))!;
+        using var process = Process.Start(WorkerExecutable.StartInfo(["generate", "--output", output, "--events", "100000000"]))!;
         try
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -340,32 +341,7 @@ public class CommandLineTests
         return process.ExitCode;
     }
 
-    private static int FreePort()
-    {
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
-
-    private static ProcessStartInfo Info(params string[] args)
-    {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "StreamSegments.Worker.exe" : "StreamSegments.Worker"))
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return info;
-    }
-
-    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunAsync(Info(args));
+    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunAsync(WorkerExecutable.StartInfo(args));
 
     private static async Task<(int Exit, string Output, string Error)> RunAsync(ProcessStartInfo info)
     {

@@ -5,7 +5,10 @@ namespace StreamSegments.Worker.Tests.Support;
 /// <summary>The worker executable built beside the tests, started as a child process with its output redirected.</summary>
 public static class WorkerExecutable
 {
-    public static Process Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    public static Process Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null) =>
+        Process.Start(StartInfo(arguments, environment)) ?? throw new InvalidOperationException("could not start the worker");
+
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var worker = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "StreamSegments.Worker.exe" : "StreamSegments.Worker");
         var info = new ProcessStartInfo(worker)
@@ -24,6 +27,6 @@ public static class WorkerExecutable
             info.Environment[name] = value;
         }
 
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start the worker");
+        return info;
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Tests.Run;
 using StreamSegments.Worker.Tests.Support;
@@ -18,7 +17,7 @@ public sealed class HttpEndpointTests : IDisposable
     {
         var lines = File.ReadAllLines(Path.Combine(RepoPaths.Fixture("scenario-small"), "events.jsonl"));
         scenario.Produce(lines, DateTimeOffset.UtcNow.AddDays(-30));
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var worker = WorkerProcess.Start(scenario, "http", state, ["--http-port", port.ToString(CultureInfo.InvariantCulture)]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
 
@@ -75,11 +74,4 @@ public sealed class HttpEndpointTests : IDisposable
 
     private static double Sum(string exposition, string name) =>
         Series(exposition, name).Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

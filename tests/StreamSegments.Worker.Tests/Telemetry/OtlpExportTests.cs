@@ -20,7 +20,7 @@ public sealed class OtlpExportTests : IDisposable
     [Fact]
     public async Task The_worker_pushes_metrics_traces_and_logs_to_the_configured_otlp_endpoint()
     {
-        var port = HttpEndpointTests.FreePort();
+        var port = LoopbackPort.Free();
         collector.Prefixes.Add($"http://127.0.0.1:{port}/");
         collector.Start();
         var receiving = Task.Run(Receive);
