@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamSegments.Core;
@@ -382,62 +381,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private void DeadLetter(PartitionTask task, ConsumeResult<byte[]?, byte[]?> record, EventRejection rejection)
     {
-        var (reason, message) = (rejection.Code, rejection.Message);
         Counters.DeadLettered++;
         batchDeadLetters++;
-        telemetry.RecordRejected(record.Topic, reason);
-        // The broker refuses a record over its max.message.bytes, and a refused dead letter fails the transaction
-        // at every restart: everything that comes from the record (its headers, key and value) is fitted into
-        // DeadLetterMaxBytes. Its headers (trace context) are kept while they take at most a quarter of it.
-        var headers = task.Sink.Headers();
-        var original = record.Message.Headers;
-        if (original is not null && HeaderBytes(original) <= options.DeadLetterMaxBytes / 4)
-        {
-            foreach (var header in original)
-            {
-                headers.Add(header.Key, header.GetValueBytes());
-            }
-        }
-        else if (original is { Count: > 0 })
-        {
-            headers.Add("segments-original-headers-dropped", Encoding.ASCII.GetBytes(original.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        }
-
-        headers.Add("segments-reason", Encoding.UTF8.GetBytes(reason));
-        headers.Add("segments-reason-message", Encoding.UTF8.GetBytes(message));
-        headers.Add("segments-source-topic", Encoding.UTF8.GetBytes(record.Topic));
-        headers.Add("segments-source-partition", Encoding.ASCII.GetBytes(record.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        headers.Add("segments-source-offset", Encoding.ASCII.GetBytes(record.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        var key = record.Message.Key;
-        var value = record.Message.Value;
-        var size = (key?.Length ?? 0) + (value?.Length ?? 0);
-        // Besides the headers' bytes: the two size headers added below, and the framing of the record, its batch and
-        // each header (varint lengths), so that DeadLetterMaxBytes may equal the topic's max.message.bytes.
-        var room = Math.Max(0, options.DeadLetterMaxBytes - HeaderBytes(headers) - 512 - (8 * (headers.Count + 2)));
-        if (size > room)
-        {
-            headers.Add("segments-truncated", "true"u8.ToArray());
-            headers.Add("segments-original-size", Encoding.ASCII.GetBytes(size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            key = key is { Length: var keyLength } && keyLength > room ? key[..room] : key;
-            value = value?[..Math.Min(value.Length, room - (key?.Length ?? 0))];
-        }
-
-        producer!.Produce(options.Topics.DeadLetter, key, value, headers);
+        telemetry.RecordRejected(record.Topic, rejection.Code);
+        var letter = DeadLetterRecord.From(record, rejection, task.Sink.Headers(), options.DeadLetterMaxBytes);
+        producer!.Produce(options.Topics.DeadLetter, letter.Key, letter.Value, letter.Headers);
         if (logger.IsEnabled(LogLevel.Debug))
         {
-            LogDeadLettered(record.TopicPartitionOffset.ToString(), reason, message);
+            LogDeadLettered(record.TopicPartitionOffset.ToString(), rejection.Code, rejection.Message);
         }
-    }
-
-    private static int HeaderBytes(Headers headers)
-    {
-        var bytes = 0;
-        foreach (var header in headers)
-        {
-            bytes += Encoding.UTF8.GetByteCount(header.Key) + (header.GetValueBytes()?.Length ?? 0);
-        }
-
-        return bytes;
     }
 
     /// <summary>Caught-up tasks move their clocks to the wall clock (minus the allowed lateness), firing due timers.</summary>
