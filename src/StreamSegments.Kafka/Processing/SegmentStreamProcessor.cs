@@ -35,6 +35,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private IAdminClient? admin;
     private OutputProducer? producer;
     private TaskRestorer? restorer;
+    private TaskCheckpoints? checkpoints;
     private long nextCommitAt;
     private CancellationToken stopping;
     private int inputPartitions;
@@ -97,6 +98,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
+        checkpoints = new TaskCheckpoints(options, telemetry, time, monotonic, Counters, step => Volatile.Write(ref currentStep, step), logger);
         restorer = new TaskRestorer(options, policy, stateOptions, changelogReader, admin, producer, telemetry, time, monotonic, Counters, logger);
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
@@ -123,13 +125,13 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     Volatile.Write(ref currentStep, "committing");
                     Commit();
                     RefreshReadings();
-                    CheckpointDue(force: false);
+                    checkpoints!.CheckpointDue(tasks.Values, force: false);
                     nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
                 }
             }
 
             Commit();
-            CheckpointDue(force: true);
+            checkpoints!.CheckpointDue(tasks.Values, force: true);
             consumer.Close();
         }
         catch (Exception ex)
@@ -548,67 +550,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
     }
 
-    /// <summary>
-    /// Checkpoints the task whose checkpoint is most overdue, one per commit cycle; or, when <paramref name="force"/>d
-    /// (stopping), every task with commits since its last. One at a time because tasks assigned together come due
-    /// together: 33 of them checkpointing in one cycle held the loop for about 3 s every minute (p99 latency 3.2 s
-    /// over 2 minutes at 20,000 events/s), while a cycle's single checkpoint costs about what one commit does.
-    /// </summary>
-    private void CheckpointDue(bool force)
-    {
-        var now = monotonic.ElapsedMilliseconds;
-        PartitionTask? due = null;
-        foreach (var task in tasks.Values)
-        {
-            // An idle task's checkpoint is refreshed too, before it is too old to use (MaxCheckpointAgeMs).
-            var expiring = now - task.LastCheckpointAt >= options.MaxCheckpointAgeMs / 2;
-            if (task.CheckpointedSinceCommit && !expiring)
-            {
-                continue;
-            }
-
-            if (force)
-            {
-                Checkpoint(task);
-            }
-            else if ((expiring || now - task.LastCheckpointAt >= options.CheckpointIntervalMs) && (due is null || task.LastCheckpointAt < due.LastCheckpointAt))
-            {
-                due = task;
-            }
-        }
-
-        if (due is not null)
-        {
-            Checkpoint(due);
-        }
-    }
-
     private const long ForgottenEarlyReportEveryMs = 600_000;
-
-
-    private void Checkpoint(PartitionTask task)
-    {
-        Volatile.Write(ref currentStep, $"checkpointing task {task.Partition}");
-        var started = Stopwatch.GetTimestamp();
-        var cookie = new TaskCheckpointCookie(task.NextChangelogOffset, time.GetUtcNow().ToUnixTimeMilliseconds(), task.CurrentMarker).Write();
-        using var span = telemetry.Traces.StartActivity("checkpoint");
-        span?.SetTag("streamsegments.task", task.Partition);
-        span?.SetTag("streamsegments.changelog.offset", task.NextChangelogOffset);
-        // Not cancellable: a checkpoint is local and short, and a stop request arriving during one must still reach
-        // the shutdown path (final commit, checkpoint, leaving the group), not end the loop half-way.
-        task.Store.CheckpointAsync(cookie, CancellationToken.None).GetAwaiter().GetResult();
-        task.LastCheckpointAt = monotonic.ElapsedMilliseconds;
-        task.CheckpointedSinceCommit = true;
-        Counters.Checkpoints++;
-        var bytes = task.Store.TailAddress - task.CheckpointedTailAddress;
-        task.CheckpointedTailAddress = task.Store.TailAddress;
-        span?.SetTag("streamsegments.checkpoint.size", bytes);
-        task.Readings.Checkpointed(bytes);
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        Counters.CheckpointMs += (long)elapsed.TotalMilliseconds;
-        telemetry.Checkpointed(task.Partition, elapsed.TotalSeconds);
-        LogCheckpointed(task.Partition, task.NextChangelogOffset, (long)elapsed.TotalMilliseconds);
-    }
 
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> assigned)
     {
@@ -659,7 +601,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             {
                 if (!task.CheckpointedSinceCommit)
                 {
-                    Checkpoint(task);
+                    checkpoints!.Checkpoint(task);
                 }
 
                 task.Dispose();
@@ -758,8 +700,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} handed over {Count} seller category facts an earlier build had learned without publishing them; they go out with its next commits")]
     private partial void LogFactsHandedOver(int task, long count);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Task {Task} checkpointed at changelog offset {Offset} in {ElapsedMs} ms")]
-    private partial void LogCheckpointed(int task, long offset, long elapsedMs);
 
 
 
