@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
+using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using StreamSegments.Kafka.Processing;
+using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Kafka.Tests.Support;
 
 namespace StreamSegments.Kafka.Tests.Processing;
@@ -30,7 +32,30 @@ public sealed class InputLossTests : IDisposable
         scenario.Broker.DeleteRecords(scenario.Topics.ProductsViewed, 0, 10);
 
         var logger = new RecordingLogger<SegmentStreamProcessor>();
-        using var worker = scenario.StartWorker(options, logger: logger);
+        var lost = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listening) =>
+            {
+                if (instrument is { Name: "streamsegments.input.records.lost", Meter.Name: SegmentStreamTelemetry.MeterName })
+                {
+                    listening.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "messaging.destination.name")
+                {
+                    lost.AddOrUpdate((string)tag.Value!, value, (_, sum) => sum + value);
+                }
+            }
+        });
+        listener.Start();
+        using var telemetry = new SegmentStreamTelemetry(null, options);
+        using var worker = scenario.StartWorker(options, telemetry: telemetry, logger: logger);
         KafkaScenario.WaitUntilQuiet(worker.Processor, 2, () => worker.Failure is not null);
         worker.Stop();
 
@@ -38,6 +63,11 @@ public sealed class InputLossTests : IDisposable
         Assert.Equal(3, worker.Processor.Counters.InputRecordsLost);
         Assert.Equal(2, worker.Processor.Counters.RecordsConsumed);
         Assert.Single(logger.Lines, line => line.StartsWith("Error: Input products.viewed [0] lost offsets 7 to 9 (3 records)", StringComparison.Ordinal));
+
+        // Every input topic's series is there from the start (at 0), so an alert's increase() sees the first loss.
+        Assert.Equal(
+            scenario.Topics.Inputs.Select(topic => (topic, topic == scenario.Topics.ProductsViewed ? 3L : 0L)).Order(),
+            lost.Select(p => (p.Key, p.Value)).Order());
     }
 
     public void Dispose() => scenario.Dispose();
