@@ -19,14 +19,15 @@ internal sealed class PartitionTask : IDisposable
 {
 
     public PartitionTask(
-        int partition, int inputTopics, FasterBuyerStateStore store, SymbolTable sellers, SymbolTable categories,
-        SegmentPolicy policy, TaskChangeSink sink, CommitMarker? restored)
+        int partition, TopicOptions topics, FasterBuyerStateStore store, SymbolTable sellers, SymbolTable categories,
+        SegmentPolicy policy, OutputProducer producer, SegmentStreamTelemetry telemetry, CommitMarker? restored)
     {
+        var inputTopics = topics.Inputs.Count;
         Partition = partition;
         Store = store;
-        Sink = sink;
         Readings = new TaskReadings(partition, inputTopics);
-        Engine = new SegmentTask(policy, new BuyerCountingStore(store, Readings), sink, sellers, categories, clock: restored?.Clock ?? EventTime.None);
+        Sink = new TaskChangeSink(this, producer, topics, telemetry);
+        Engine = new SegmentTask(policy, new BuyerCountingStore(store, Readings), Sink, sellers, categories, clock: restored?.Clock ?? EventTime.None);
         Parser = new EventParser(sellers, categories);
         LastTimestamps = new long[inputTopics];
         Inputs = new InputMerge(inputTopics);
@@ -34,7 +35,6 @@ internal sealed class PartitionTask : IDisposable
         FetchPositions = Enumerable.Repeat(-1L, inputTopics).ToArray();
         Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
         PublishedPolicy = policy.Fingerprint();
-        sink.Task = this;
         Store.Observer = Changelog;
     }
 

@@ -14,9 +14,9 @@ namespace StreamSegments.Kafka.Processing;
 /// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs, facts
 /// of cats(s) keyed by (seller, category) to the seller categories topic.
 /// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to and the trace context of
-/// the batch that publishes it.
+/// the batch that publishes it. Its owner task's gauges count the changes, and a change marks it dirty.
 /// </summary>
-internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topics, SegmentStreamTelemetry telemetry) : IChangeSink, IDisposable
+internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer producer, TopicOptions topics, SegmentStreamTelemetry telemetry) : IChangeSink, IDisposable
 {
     private readonly ArrayBufferWriter<byte> buffer = new(1024);
     private readonly Dictionary<Segment, string> routes = topics.PerSegment.ToDictionary(
@@ -27,8 +27,6 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
     private Headers? commitHeaders;
     private long commitHeadersSequence;
     private byte[]? commitHeadersTraceParent;
-
-    public PartitionTask Task { get; set; } = null!;
 
     public void SegmentChanged(in SegmentChange change)
     {
@@ -51,8 +49,8 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
             }
         }
 
-        Task.Readings.SegmentChanged(change.From, change.To);
-        Task.Dirty = true;
+        owner.Readings.SegmentChanged(change.From, change.To);
+        owner.Dirty = true;
     }
 
     public void CategoryInterestChanged(in CategoryInterestChange change)
@@ -60,8 +58,8 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         var writer = Begin();
         ChangeMessages.WriteCategoryInterestChange(writer, change);
         producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), CommitHeaders());
-        Task.Readings.CategoryInterestChanged(change.Entered);
-        Task.Dirty = true;
+        owner.Readings.CategoryInterestChanged(change.Entered);
+        owner.Dirty = true;
     }
 
     public void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
@@ -72,13 +70,13 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
         writer = Begin();
         ChangeMessages.WriteSellerCategory(writer, sellerId, categoryId, at);
         producer.Produce(topics.SellerCategories, key, End(), CommitHeaders());
-        Task.Dirty = true;
+        owner.Dirty = true;
     }
 
     public void Dispose() => json?.Dispose();
 
     /// <summary>New headers naming the open commit, for a caller that adds its own (dead letters keep their producer's trace context).</summary>
-    public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(Task.CurrentCommitId) } };
+    public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(owner.CurrentCommitId) } };
 
     /// <summary>
     /// The open commit's headers (its id and the trace context of the batch publishing it), shared by every record of
@@ -88,7 +86,7 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
     public Headers CommitHeaders()
     {
         var traceParent = telemetry.BatchTraceParent;
-        if (commitHeaders is null || commitHeadersSequence != Task.Sequence || !ReferenceEquals(commitHeadersTraceParent, traceParent))
+        if (commitHeaders is null || commitHeadersSequence != owner.Sequence || !ReferenceEquals(commitHeadersTraceParent, traceParent))
         {
             commitHeaders = Headers();
             if (traceParent is not null)
@@ -96,7 +94,7 @@ internal sealed class TaskChangeSink(OutputProducer producer, TopicOptions topic
                 commitHeaders.Add(SegmentStreamTelemetry.TraceParentHeader, traceParent);
             }
 
-            commitHeadersSequence = Task.Sequence;
+            commitHeadersSequence = owner.Sequence;
             commitHeadersTraceParent = traceParent;
         }
 

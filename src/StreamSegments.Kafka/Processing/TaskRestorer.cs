@@ -90,8 +90,7 @@ internal sealed partial class TaskRestorer(
 
         var restored = ChangelogRestore.Run(
             changelogReader, changelog, bounds, from, marker, store, reportProgress, stopping);
-        var sink = new TaskChangeSink(producer, options.Topics, telemetry);
-        var task = new PartitionTask(partition, options.Topics.Inputs.Count, store, sellers, categories, policy, sink, restored.Marker)
+        var task = new PartitionTask(partition, options.Topics, store, sellers, categories, policy, producer, telemetry, restored.Marker)
         {
             NextChangelogOffset = restored.NextChangelogOffset,
             LastCheckpointAt = monotonic.ElapsedMilliseconds - checkpointAgeMs, // its age counts towards refreshing it
