@@ -364,7 +364,7 @@ public static class KafkaWorkerBenchmark
             NullLogger<SegmentStreamProcessor>.Instance);
         var worker = new Thread(() => processor.Run(cancellation.Token));
         worker.Start();
-        while (!processor.IsReady || processor.Counters.Restores < partitions)
+        while (!processor.Status.IsReady || processor.Counters.Restores < partitions)
         {
             await Task.Delay(100);
         }

@@ -59,28 +59,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// <summary>Totals since start, readable from any thread.</summary>
     public StreamCounters Counters { get; } = new();
 
-    /// <summary>True once the producer is initialised, the group has assigned this instance its tasks and each has restored.</summary>
-    public bool IsReady => Volatile.Read(ref ready);
+    /// <summary>What the loop is doing and whether it is ready, readable from any thread.</summary>
+    public LoopStatus Status { get; } = new();
 
-    /// <summary>
-    /// <see cref="Environment.TickCount64"/> when the loop last went round: with <see cref="IsRestoring"/>, what a
-    /// liveness probe watches.
-    /// </summary>
-    public long LastProgressTicks => Volatile.Read(ref lastProgressTicks);
-
-    /// <summary>A task is being restored (checkpoint recovery, changelog tail, store scan): long, and progress all the same.</summary>
-    public bool IsRestoring => Volatile.Read(ref restoring);
-
-    /// <summary>
-    /// What the loop is doing (polling, processing, committing, checkpointing or restoring a task): for the log line of
-    /// a watchdog that finds it stuck, since a storage call that never returns (a full disk) says nothing itself.
-    /// </summary>
-    public string CurrentStep => Volatile.Read(ref currentStep);
-
-    private string currentStep = "starting";
-    private bool ready;
-    private bool restoring;
-    private long lastProgressTicks = Environment.TickCount64;
     private long batchRecords;
     private long batchDeadLetters;
 
@@ -88,7 +69,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     public void Run(CancellationToken cancellationToken)
     {
         stopping = cancellationToken;
-        telemetry.Watch(this);
+        telemetry.Watch(Status, Counters);
         using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
         admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
@@ -98,7 +79,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
-        checkpoints = new TaskCheckpoints(options, telemetry, time, monotonic, Counters, step => Volatile.Write(ref currentStep, step), logger);
+        checkpoints = new TaskCheckpoints(options, telemetry, time, monotonic, Counters, Status.Enter, logger);
         restorer = new TaskRestorer(options, policy, stateOptions, changelogReader, admin, producer, telemetry, time, monotonic, Counters, logger);
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
@@ -114,15 +95,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
             while (!cancellationToken.IsCancellationRequested)
             {
-                ReportProgress();
-                Volatile.Write(ref currentStep, "polling");
+                Status.Progressed();
+                Status.Enter("polling");
                 Poll(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(nextCommitAt - monotonic.ElapsedMilliseconds, 50))));
-                Volatile.Write(ref currentStep, "processing");
+                Status.Enter("processing");
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
                 {
                     FollowWallClock();
-                    Volatile.Write(ref currentStep, "committing");
+                    Status.Enter("committing");
                     Commit();
                     RefreshReadings();
                     checkpoints!.CheckpointDue(tasks.Values, force: false);
@@ -149,7 +130,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             tasks.Clear();
             telemetry.EndBatch(null);
             telemetry.Publish([]);
-            Volatile.Write(ref ready, false);
+            Status.Ready(false);
         }
     }
 
@@ -235,9 +216,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         telemetry.RecordLost(handedOut.Topic, lost);
         LogInputRecordsLost(handedOut.Topic, handedOut.Partition.Value, expected, expected + lost - 1, lost, offset);
     }
-
-    /// <summary>The loop went round, or a restore made progress: what liveness and the heartbeat gauge watch.</summary>
-    private void ReportProgress() => Volatile.Write(ref lastProgressTicks, Environment.TickCount64);
 
     private void Process()
     {
@@ -554,15 +532,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> assigned)
     {
-        Volatile.Write(ref ready, false);
-        Volatile.Write(ref restoring, true);
+        Status.Ready(false);
+        Status.Restoring(true);
         var result = new List<TopicPartitionOffset>();
         foreach (var group in assigned.GroupBy(p => p.Partition.Value).OrderBy(g => g.Key))
         {
             if (!tasks.TryGetValue(group.Key, out var task))
             {
-                Volatile.Write(ref currentStep, $"restoring task {group.Key}");
-                task = restorer!.Restore(group.Key, ReportProgress, stopping);
+                Status.Enter($"restoring task {group.Key}");
+                task = restorer!.Restore(group.Key, Status.Progressed, stopping);
                 tasks.Add(group.Key, task);
             }
 
@@ -581,9 +559,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
 
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
-        ReportProgress();
-        Volatile.Write(ref restoring, false);
-        Volatile.Write(ref ready, true);
+        Status.Progressed();
+        Status.Restoring(false);
+        Status.Ready(true);
         LogAssigned(string.Join(",", tasks.Keys));
         return result;
     }
@@ -591,7 +569,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private void OnRevoked(List<TopicPartitionOffset> revoked)
     {
         // Not ready until the group has handed out the partitions again (this is also how the instance leaves).
-        Volatile.Write(ref ready, false);
+        Status.Ready(false);
         // Everything processed so far is committed while this instance still owns the partitions.
         FollowWallClock();
         Commit();
@@ -617,7 +595,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         // Another instance may own them already: nothing uncommitted may be published, and local state is ahead
         // of the changelog, so it is dropped (the next restore starts from the last checkpoint).
-        Volatile.Write(ref ready, false);
+        Status.Ready(false);
 
         // Work since the last commit is discarded even when no transaction was open yet (state writes wait for the
         // commit), so that its redo is not counted twice.

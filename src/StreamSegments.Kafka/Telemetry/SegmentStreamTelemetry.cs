@@ -60,7 +60,8 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private readonly Histogram<double> restoreDuration;
     private readonly List<long> applied = [];
     private TaskReadings[] tasks = [];
-    private SegmentStreamProcessor? processor;
+    private LoopStatus? loop;
+    private StreamCounters? counters;
     private Activity? batch;
     private bool batchStarted;
     private int batchLinks;
@@ -128,10 +129,10 @@ public sealed class SegmentStreamTelemetry : IDisposable
             "Tasks (partition numbers) this instance runs; reported from start, so its absence means the worker is gone.");
 
         // While an instance joins its group or restores, it has no task series: these say whether it is stuck there.
-        meter.CreateObservableGauge("streamsegments.ready", () => Volatile.Read(ref processor) is { IsReady: true } ? 1 : 0, unit: null,
+        meter.CreateObservableGauge("streamsegments.ready", () => Volatile.Read(ref loop) is { IsReady: true } ? 1 : 0, unit: null,
             "1 once the instance's tasks are assigned and restored (as /health/ready), 0 while it joins its group or restores.");
         meter.CreateObservableCounter("streamsegments.input.out_of_order_episodes",
-            () => Volatile.Read(ref processor) is { } running ? running.Counters.OutOfOrderEpisodes : 0, "{episode}",
+            () => Volatile.Read(ref counters)?.OutOfOrderEpisodes ?? 0, "{episode}",
             "Times a task waited Kafka:MaxTaskIdleMs for an input partition that had delivered nothing and went on without it, taking records out of timestamp order (a live run may then differ from a replay).");
         meter.CreateObservableGauge("streamsegments.loop.heartbeat.age", ObserveHeartbeatAge, "s",
             "Seconds since the processing loop last went round or a restore last made progress; the loop goes round at least every 50 ms, so more than a few seconds means it is stuck.");
@@ -144,10 +145,11 @@ public sealed class SegmentStreamTelemetry : IDisposable
     /// <summary>The open batch's trace context as a <c>traceparent</c> header value; null when no batch is recorded.</summary>
     public byte[]? BatchTraceParent { get; private set; }
 
-    /// <summary>The processor whose readiness and loop the gauges report (from when its loop starts).</summary>
-    internal void Watch(SegmentStreamProcessor running)
+    /// <summary>The loop whose readiness, heartbeat and totals the instruments report (from when it starts).</summary>
+    internal void Watch(LoopStatus status, StreamCounters totals)
     {
-        Volatile.Write(ref processor, running);
+        Volatile.Write(ref counters, totals);
+        Volatile.Write(ref loop, status);
 
         // A counter's series appears with its first value, which Prometheus' increase() takes as its baseline: from
         // 0, the first abort of a process counts. (Now, not at construction: the exporter listens by the time the loop runs.)
@@ -423,8 +425,8 @@ public sealed class SegmentStreamTelemetry : IDisposable
     private IEnumerable<Measurement<long>> ObserveBuyers() => Observe<long>(t => t.Buyers);
 
     private IEnumerable<Measurement<double>> ObserveHeartbeatAge() =>
-        Volatile.Read(ref processor) is { } running
-            ? [new Measurement<double>((Environment.TickCount64 - running.LastProgressTicks) / 1000.0)]
+        Volatile.Read(ref loop) is { } running
+            ? [new Measurement<double>(running.SilentFor.TotalSeconds)]
             : [];
 
     private IEnumerable<Measurement<long>> ObserveMemory() => Observe<long>(t => t.MemoryBytes);

@@ -31,7 +31,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
         ILogger<LoopWatchdogService> logger)
         : this(
             () => worker.Processor is { } processor
-                ? new WatchedLoop(worker.Failed, processor.IsRestoring, processor.LastProgressTicks, processor.CurrentStep)
+                ? new WatchedLoop(worker.Failed, processor.Status.IsRestoring, processor.Status.SilentFor, processor.Status.Step)
                 : null,
             worker.Abandon, run, telemetry, state, lifetime, logger)
     {
@@ -74,7 +74,7 @@ public sealed partial class LoopWatchdogService : BackgroundService
                     continue;
                 }
 
-                var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - loop.LastProgressTicks);
+                var silentFor = loop.SilentFor;
                 if (silentFor.TotalSeconds > WorkerLivenessCheck.SilenceLimitSeconds(loop.Restoring, probes) + stallExitSeconds)
                 {
                     LogStalled((long)silentFor.TotalSeconds, loop.Step, stateDirectory, FreeBytes(stateDirectory));
@@ -109,4 +109,4 @@ public sealed partial class LoopWatchdogService : BackgroundService
 }
 
 /// <summary>What the watchdog reads of the loop: <see cref="Kafka.Processing.SegmentStreamProcessor"/>'s progress.</summary>
-internal readonly record struct WatchedLoop(bool Failed, bool Restoring, long LastProgressTicks, string Step);
+internal readonly record struct WatchedLoop(bool Failed, bool Restoring, TimeSpan SilentFor, string Step);

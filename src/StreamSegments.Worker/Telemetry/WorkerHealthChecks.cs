@@ -16,7 +16,7 @@ public sealed class WorkerLivenessCheck(SegmentWorkerService worker, IOptions<Te
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(worker.Processor is not { } processor
             ? HealthCheckResult.Healthy("starting")
-            : Verdict(worker.Failed, processor.IsRestoring, TimeSpan.FromMilliseconds(Environment.TickCount64 - processor.LastProgressTicks), options.Value));
+            : Verdict(worker.Failed, processor.Status.IsRestoring, processor.Status.SilentFor, options.Value));
 
     /// <summary>The probe's answer for a loop that last made progress <paramref name="silentFor"/> ago.</summary>
     public static HealthCheckResult Verdict(bool failed, bool restoring, TimeSpan silentFor, TelemetryOptions options)
@@ -54,7 +54,7 @@ public sealed class WorkerReadinessCheck(SegmentWorkerService worker) : IHealthC
     public const string Tag = "ready";
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(worker.Processor is { IsReady: true }
+        Task.FromResult(worker.Processor is { Status.IsReady: true }
             ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy("joining the group or restoring tasks"));
 }

@@ -69,7 +69,7 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
                 running = Collect(meterProvider, metrics);
             }
             while (DateTime.UtcNow < deadline && CountPoints(running, "streamsegments.checkpoint.size") < 3);
-            readyWhileRunning = processor.IsReady;
+            readyWhileRunning = processor.Status.IsReady;
         });
         var stopped = Collect(meterProvider, metrics);
 
@@ -162,10 +162,10 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         using var processor = new SegmentStreamProcessor(
             options, new Core.Policy.SegmentPolicy(), scenario.StateOptions(), scenario.Broker.BootstrapServers,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<SegmentStreamProcessor>.Instance);
-        Assert.False(processor.IsReady);
+        Assert.False(processor.Status.IsReady);
 
         var readyWhileRunning = false;
-        scenario.RunWorkerUntilQuiet(lines.Length, options: options, whileQuiet: running => readyWhileRunning = running.IsReady);
+        scenario.RunWorkerUntilQuiet(lines.Length, options: options, whileQuiet: running => readyWhileRunning = running.Status.IsReady);
         Assert.True(readyWhileRunning);
     }
 

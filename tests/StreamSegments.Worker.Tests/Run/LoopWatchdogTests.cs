@@ -23,7 +23,7 @@ public class LoopWatchdogTests
     [Fact]
     public async Task A_loop_silent_past_its_liveness_limit_and_the_stall_time_stops_the_worker_with_exit_code_1_and_says_where_it_is_stuck()
     {
-        var outcome = await Watch(new WatchedLoop(false, false, Environment.TickCount64 - 301_000, "checkpointing task 2"));
+        var outcome = await Watch(new WatchedLoop(false, false, TimeSpan.FromSeconds(301), "checkpointing task 2"));
 
         Assert.Equal(1, outcome.ExitCode);
         Assert.True(outcome.Stopped);
@@ -39,7 +39,7 @@ public class LoopWatchdogTests
     [InlineData(false, 3_600, true)]
     public async Task The_stall_time_counts_from_where_the_liveness_probe_fails(bool restoring, int silentSeconds, bool stops)
     {
-        var outcome = await Watch(new WatchedLoop(false, restoring, Environment.TickCount64 - (silentSeconds * 1000L), "polling"));
+        var outcome = await Watch(new WatchedLoop(false, restoring, TimeSpan.FromSeconds(silentSeconds), "polling"));
 
         Assert.Equal(stops, outcome.Stopped);
         Assert.Equal(stops ? 1 : (int?)null, outcome.ExitCode);
@@ -48,7 +48,7 @@ public class LoopWatchdogTests
     [Fact]
     public async Task A_loop_that_already_failed_or_a_stall_time_of_0_is_left_to_the_worker_and_the_probe()
     {
-        var silent = Environment.TickCount64 - 3_600_000;
+        var silent = TimeSpan.FromHours(1);
         Assert.False((await Watch(new WatchedLoop(true, false, silent, "committing"))).Stopped);
         Assert.False((await Watch(new WatchedLoop(false, false, silent, "committing"), new RunOptions { StallExitSeconds = 0 })).Stopped);
     }
