@@ -272,7 +272,7 @@ public static class KafkaWorkerBenchmark
         using var cancellation = new CancellationTokenSource();
         using var processor = new SegmentStreamProcessor(
             WorkerOptions(broker, topics, group),
-            new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = Math.Max(16L << 20, (1L << 30) / partitions) }, broker.BootstrapServers,
+            new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = Math.Max(16L << 20, (1L << 30) / partitions) },
             NullLogger<SegmentStreamProcessor>.Instance, telemetry: telemetry);
         Exception? failure = null;
         var thread = new Thread(() =>
@@ -360,7 +360,7 @@ public static class KafkaWorkerBenchmark
         using var cancellation = new CancellationTokenSource();
         using var processor = new SegmentStreamProcessor(
             new SegmentStreamOptions { BootstrapServers = broker.BootstrapServers, GroupId = "latency", InstanceId = "latency" },
-            new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = 64L << 20 }, broker.BootstrapServers,
+            new SegmentPolicy(), new StateStoreOptions { Directory = state, MemoryBudgetBytes = 64L << 20 },
             NullLogger<SegmentStreamProcessor>.Instance);
         var worker = new Thread(() => processor.Run(cancellation.Token));
         worker.Start();

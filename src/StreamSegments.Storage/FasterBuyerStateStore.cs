@@ -559,13 +559,13 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     /// <summary>
     /// Restores a task from the store: registers every buyer's timer and relearns the seller catalog.
     /// Call once after <see cref="RecoverAsync"/>, before any event is applied. <paramref name="onBuyer"/> sees each
-    /// restored buyer (e.g. to count them) in the same scan; <paramref name="unhandedFacts"/> gets the catalog facts
+    /// restored buyer (e.g. to count them) in the same scan; <paramref name="unpublishedFacts"/> gets the catalog facts
     /// an earlier build stored without handing them to its sink (<see cref="SegmentTask.HandOverLearned"/>).
     /// </summary>
-    public void RestoreInto(SegmentTask task, Action<BuyerState>? onBuyer = null, List<(int Seller, int Category)>? unhandedFacts = null)
+    public void RestoreInto(SegmentTask task, Action<BuyerState>? onBuyer = null, List<(int Seller, int Category)>? unpublishedFacts = null)
     {
         ArgumentNullException.ThrowIfNull(task);
-        Scan(new RestoreVisitor(task, codec, new BuyerState(), onBuyer, unhandedFacts));
+        Scan(new RestoreVisitor(task, codec, new BuyerState(), onBuyer, unpublishedFacts));
     }
 
     /// <summary>Decodes every buyer into <paramref name="scratch"/> and hands it to <paramref name="onBuyer"/>.</summary>
@@ -778,7 +778,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
     }
 
     private sealed class RestoreVisitor(
-        SegmentTask task, BuyerStateCodec codec, BuyerState scratch, Action<BuyerState>? onBuyer, List<(int Seller, int Category)>? unhanded) : IStateVisitor
+        SegmentTask task, BuyerStateCodec codec, BuyerState scratch, Action<BuyerState>? onBuyer, List<(int Seller, int Category)>? unpublished) : IStateVisitor
     {
         public void Buyer(ReadOnlySpan<byte> buyerId, ReadOnlySpan<byte> state)
         {
@@ -793,7 +793,7 @@ public sealed class FasterBuyerStateStore : IBuyerStateStore, IDisposable
             task.Catalog.Learn(fact.Item1, fact.Item2);
             if (!handed)
             {
-                unhanded?.Add(fact);
+                unpublished?.Add(fact);
             }
         }
     }

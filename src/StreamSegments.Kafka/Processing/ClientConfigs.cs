@@ -10,15 +10,20 @@ namespace StreamSegments.Kafka.Processing;
 /// </summary>
 public static class ClientConfigs
 {
+    private static string BootstrapServersOf(SegmentStreamOptions options) =>
+        string.IsNullOrWhiteSpace(options.BootstrapServers)
+            ? throw new ArgumentException("Kafka:BootstrapServers is required for the worker's clients.", nameof(options))
+            : options.BootstrapServers;
+
     /// <summary>The transactional producer of outputs, changelog, markers and dead letters.</summary>
-    internal static ProducerConfig Producer(SegmentStreamOptions options, string bootstrapServers)
+    internal static ProducerConfig Producer(SegmentStreamOptions options)
     {
         var config = WithClientSettings(new ProducerConfig
         {
             LingerMs = 5,
             QueueBufferingMaxMessages = 1_000_000,
         }, options.Client);
-        config.BootstrapServers = bootstrapServers;
+        config.BootstrapServers = BootstrapServersOf(options);
         config.TransactionalId = options.TransactionalId;
         config.EnableIdempotence = true;
 
@@ -34,7 +39,7 @@ public static class ClientConfigs
     }
 
     /// <summary>The consumer of the input topics, in the worker's group.</summary>
-    internal static ConsumerConfig Inputs(SegmentStreamOptions options, string bootstrapServers)
+    internal static ConsumerConfig Inputs(SegmentStreamOptions options)
     {
         var config = WithClientSettings(new ConsumerConfig
         {
@@ -44,7 +49,7 @@ public static class ClientConfigs
             // during the wait by up to half a second (ARCHITECTURE.md, "Latency").
             FetchWaitMaxMs = 50,
         }, options.Client);
-        config.BootstrapServers = bootstrapServers;
+        config.BootstrapServers = BootstrapServersOf(options);
         config.GroupId = options.GroupId;
         config.EnableAutoCommit = false;
         config.EnableAutoOffsetStore = false;
@@ -60,10 +65,10 @@ public static class ClientConfigs
     }
 
     /// <summary>The reader of changelog partitions for restores (assigned, never subscribed).</summary>
-    internal static ConsumerConfig ChangelogReader(SegmentStreamOptions options, string bootstrapServers)
+    internal static ConsumerConfig ChangelogReader(SegmentStreamOptions options)
     {
         var config = WithClientSettings(new ConsumerConfig(), options.Client);
-        config.BootstrapServers = bootstrapServers;
+        config.BootstrapServers = BootstrapServersOf(options);
         config.GroupId = $"{options.GroupId}-restore";
         config.EnableAutoCommit = false;
         config.IsolationLevel = IsolationLevel.ReadCommitted;
@@ -72,10 +77,10 @@ public static class ClientConfigs
         return config;
     }
 
-    internal static AdminClientConfig Admin(SegmentStreamOptions options, string bootstrapServers)
+    internal static AdminClientConfig Admin(SegmentStreamOptions options)
     {
         var config = WithClientSettings(new AdminClientConfig(), options.Client);
-        config.BootstrapServers = bootstrapServers;
+        config.BootstrapServers = BootstrapServersOf(options);
         return config;
     }
 

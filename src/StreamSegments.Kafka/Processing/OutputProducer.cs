@@ -19,9 +19,9 @@ internal sealed class OutputProducer : IDisposable
     /// <summary>A commit call never returned; the client may still be inside it, so it is not disposed (it would wait for it).</summary>
     private bool wedged;
 
-    public OutputProducer(SegmentStreamOptions options, string bootstrapServers, ILogger logger)
+    public OutputProducer(SegmentStreamOptions options, ILogger logger)
     {
-        var config = ClientConfigs.Producer(options, bootstrapServers);
+        var config = ClientConfigs.Producer(options);
         producer = new ProducerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();

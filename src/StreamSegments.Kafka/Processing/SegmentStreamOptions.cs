@@ -85,8 +85,9 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public int MaxFutureSkewMs { get; set; } = 3_600_000;
 
     /// <summary>
-    /// Largest key plus value a dead letter carries. A bad record larger than this (a record over 1 MiB is bad by
-    /// definition) is dead-lettered with its value cut to fit and headers <c>segments-truncated</c> and
+    /// Largest dead letter: its key, value and headers (the reason and source ones, the original's while they take
+    /// at most a quarter of it) and Kafka's framing of them. A bad record that would not fit (a record over 1 MiB is
+    /// bad by definition) is dead-lettered with its value cut to fit and headers <c>segments-truncated</c> and
     /// <c>segments-original-size</c>; the source topic, partition and offset headers still locate the original.
     /// The default fits Kafka's default <c>max.message.bytes</c> (1,048,588): a dead letter the broker refuses
     /// would fail the transaction at every retry and stop the worker. Raise it with the dead-letter topic's limit.

@@ -22,7 +22,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private readonly SegmentStreamOptions options;
     private readonly SegmentPolicy policy;
     private readonly StateStoreOptions stateOptions;
-    private readonly string bootstrapServers;
     private readonly ILogger logger;
     private readonly TimeProvider time;
     private readonly Dictionary<string, int> inputIndex;
@@ -41,14 +40,14 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private int inputPartitions;
 
     public SegmentStreamProcessor(
-        SegmentStreamOptions options, SegmentPolicy policy, StateStoreOptions stateOptions, string bootstrapServers,
+        SegmentStreamOptions options, SegmentPolicy policy, StateStoreOptions stateOptions,
         ILogger<SegmentStreamProcessor> logger, TimeProvider? time = null, SegmentStreamTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.options = options;
         this.policy = policy;
         this.stateOptions = stateOptions;
-        this.bootstrapServers = bootstrapServers;
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.BootstrapServers, "options.BootstrapServers");
         this.logger = logger;
         this.time = time ?? TimeProvider.System;
         ownsTelemetry = telemetry is null;
@@ -71,17 +70,17 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         stopping = cancellationToken;
         telemetry.Watch(Status, Counters);
         using var hold = StateDirectoryLock.Acquire(stateOptions.Directory);
-        admin = new AdminClientBuilder(ClientConfigs.Admin(options, bootstrapServers))
+        admin = new AdminClientBuilder(ClientConfigs.Admin(options))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
         inputPartitions = CheckTopics(admin);
-        producer = new OutputProducer(options, bootstrapServers, logger);
-        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options, bootstrapServers))
+        producer = new OutputProducer(options, logger);
+        changelogReader = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.ChangelogReader(options))
             .SetLogHandler((_, message) => ClientLog.Write(logger, message))
             .Build();
         checkpoints = new TaskCheckpoints(options, telemetry, time, monotonic, Counters, Status.Enter, logger);
         restorer = new TaskRestorer(options, policy, stateOptions, changelogReader, admin, producer, telemetry, time, monotonic, Counters, logger);
-        consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options, bootstrapServers))
+        consumer = new ConsumerBuilder<byte[]?, byte[]?>(ClientConfigs.Inputs(options))
             .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
             .SetPartitionsLostHandler((_, lost) => OnLost(lost))
@@ -106,6 +105,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     Status.Enter("committing");
                     Commit();
                     RefreshReadings();
+                    WarnOfEventIdsForgottenEarly();
                     checkpoints!.CheckpointDue(tasks.Values, force: false);
                     nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
                 }
@@ -476,10 +476,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         batchDeadLetters = 0;
     }
 
-    /// <summary>Brings each task's gauges up to date: lag per input partition, clock, store size.</summary>
-    private void RefreshReadings()
+    private const long ForgottenEarlyReportEveryMs = 600_000;
+
+    /// <summary>Logs, at most every 10 minutes per task, that buyers over Policy:MaxRememberedEventIds had event ids forgotten.</summary>
+    private void WarnOfEventIdsForgottenEarly()
     {
-        var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var task in tasks.Values)
         {
             var forgotten = task.Engine.Counters.EventIdsForgottenEarly;
@@ -489,7 +490,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 task.ForgottenEarlyReported = forgotten;
                 task.ForgottenEarlyReportedAt = monotonic.ElapsedMilliseconds;
             }
+        }
+    }
 
+    /// <summary>Brings each task's gauges up to date: lag per input partition, clock, store size.</summary>
+    private void RefreshReadings()
+    {
+        var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var task in tasks.Values)
+        {
             for (var topic = 0; topic < options.Topics.Inputs.Count; topic++)
             {
                 if (!task.Inputs.IsAssigned(topic))
@@ -527,8 +536,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             task.Readings.Store(task.Store.IndexBytes + task.Store.InMemoryLogBytes, task.Store.LogBytes);
         }
     }
-
-    private const long ForgottenEarlyReportEveryMs = 600_000;
 
     private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> assigned)
     {
@@ -638,7 +645,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         var missing = options.Topics.All.Where(t => !counts.ContainsKey(t)).ToList();
         if (missing.Count > 0)
         {
-            throw new SetupException($"Missing topics on {bootstrapServers}: {string.Join(", ", missing)} (create them first; see docker-compose.kafka.yml).");
+            throw new SetupException($"Missing topics on {options.BootstrapServers}: {string.Join(", ", missing)} (create them first; see docker-compose.kafka.yml).");
         }
 
         var coPartitioned = options.Topics.Inputs.Append(options.Topics.Changelog).Select(t => (Topic: t, Partitions: counts[t])).ToList();

@@ -74,7 +74,7 @@ public sealed partial class SegmentWorkerService(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var processor = new SegmentStreamProcessor(
-            options.Value, policy.Value, state.Value, options.Value.BootstrapServers!, loggers.CreateLogger<SegmentStreamProcessor>(),
+            options.Value, policy.Value, state.Value, loggers.CreateLogger<SegmentStreamProcessor>(),
             telemetry: telemetry);
         Processor = processor;
         return Task.Factory.StartNew(

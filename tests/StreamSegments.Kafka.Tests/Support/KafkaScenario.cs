@@ -145,7 +145,7 @@ public sealed class KafkaScenario : IDisposable
         SegmentStreamOptions? options = null, TimeProvider? wallClock = null, SegmentStreamTelemetry? telemetry = null,
         ILogger<SegmentStreamProcessor>? logger = null, SegmentPolicy? policy = null, StateStoreOptions? state = null) =>
         new(new SegmentStreamProcessor(
-            options ?? Options(wallClock), policy ?? new SegmentPolicy(), state ?? StateOptions(), Broker.BootstrapServers,
+            options ?? Options(wallClock), policy ?? new SegmentPolicy(), state ?? StateOptions(),
             logger ?? NullLogger<SegmentStreamProcessor>.Instance, wallClock, telemetry));
 
     /// <summary>

@@ -160,7 +160,7 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         scenario.Produce(lines, DateTimeOffset.UtcNow.AddDays(-10));
         var options = scenario.Options();
         using var processor = new SegmentStreamProcessor(
-            options, new Core.Policy.SegmentPolicy(), scenario.StateOptions(), scenario.Broker.BootstrapServers,
+            options, new Core.Policy.SegmentPolicy(), scenario.StateOptions(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<SegmentStreamProcessor>.Instance);
         Assert.False(processor.Status.IsReady);
 
