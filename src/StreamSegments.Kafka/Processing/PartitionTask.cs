@@ -124,6 +124,9 @@ internal sealed class PartitionTask : IDisposable
 
     public long ForgottenEarlyReportedAt { get; set; } = long.MinValue / 2;
 
+    /// <summary>Records applied older than the task's clock, for the warning.</summary>
+    public LateRecords LateRecords { get; } = new();
+
     public string CurrentCommitId => CommitMarker.CommitId(Partition, Epoch, Sequence + 1);
 
     /// <summary>Publishes every state write buffered since the last commit to the task's changelog partition.</summary>

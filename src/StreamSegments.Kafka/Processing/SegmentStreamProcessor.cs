@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using StreamSegments.Core;
 using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
+using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
@@ -106,6 +107,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     Commit();
                     RefreshReadings();
                     WarnOfEventIdsForgottenEarly();
+                    WarnOfLateRecords();
                     checkpoints!.CheckpointDue(tasks.Values, force: false);
                     nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
                 }
@@ -346,6 +348,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             return;
         }
 
+        // Applied all the same, stamped with the clock (SegmentTask.Apply): counted, and reported when far off, because
+        // history that reaches the topics out of occurredAt order is otherwise rewritten without a trace.
+        var lateness = task.Engine.Clock.HasStarted ? task.Engine.Clock.Now - e.OccurredAt : 0;
+        if (lateness > 0)
+        {
+            Counters.LateRecords++;
+            task.LateRecords.Add(lateness);
+        }
+
         switch (task.Engine.Apply(e))
         {
             case Core.Processing.ApplyOutcome.Applied:
@@ -392,7 +403,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     if (!task.WallClockHeldBack)
                     {
                         task.WallClockHeldBack = true;
-                        LogWallClockHeldBack(task.Partition, TimeSpan.FromMilliseconds(target - task.Engine.Clock.Now), TimeSpan.FromMilliseconds(options.FollowWallClockWithinMs));
+                        LogWallClockHeldBack(task.Partition, TimeSpan.FromMilliseconds(target - task.Engine.Clock.Now), TimeSpan.FromMilliseconds(options.FollowWallClockWithinMs), TimeSpan.FromMilliseconds(options.HistoryIdleMs));
                     }
 
                     continue;
@@ -405,8 +416,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 }
 
                 var fired = task.Engine.Counters.TimersFired;
+                var from = task.Engine.Clock.Now;
                 task.Engine.AdvanceClockTo(target);
                 Counters.WallClockTimersFired += task.Engine.Counters.TimersFired - fired;
+                if (target - from > options.FollowWallClockWithinMs)
+                {
+                    // The end of history (or a restore of a task whose clock is old): a jump that publishes at once
+                    // what time did meanwhile, and stamps with the wall clock whatever history may still come.
+                    LogFollowsWallClock(task.Partition, EventTime.Format(from), TimeSpan.FromMilliseconds(target - from), task.Engine.Counters.TimersFired - fired);
+                }
 
                 // A change marked the task dirty already. A timer that changed nothing and wrote nothing needs no
                 // transaction: after a crash it fires again, and changes nothing again.
@@ -477,6 +495,22 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     }
 
     private const long ForgottenEarlyReportEveryMs = 600_000;
+
+    /// <summary>
+    /// Logs, at most every 10 minutes per task, records applied more than Kafka:FollowWallClockWithinMs older than the
+    /// task's clock: beyond the stragglers of live traffic, that is history reaching the topics out of occurredAt order
+    /// (record timestamps that are not the events' times, or a restart that moved the clock to now in mid-backfill).
+    /// </summary>
+    private void WarnOfLateRecords()
+    {
+        foreach (var task in tasks.Values)
+        {
+            if (task.LateRecords.Due(monotonic.ElapsedMilliseconds, ForgottenEarlyReportEveryMs, options.FollowWallClockWithinMs) is { } report)
+            {
+                LogLateRecords(task.Partition, report.Count, TimeSpan.FromMilliseconds(report.MaxLatenessMs), report.Total);
+            }
+        }
+    }
 
     /// <summary>Logs, at most every 10 minutes per task, that buyers over Policy:MaxRememberedEventIds had event ids forgotten.</summary>
     private void WarnOfEventIdsForgottenEarly()
@@ -662,8 +696,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has read all its input but its clock is {Behind} behind the wall clock, more than Kafka:FollowWallClockWithinMs ({Within}), and its last record came less than Kafka:HistoryIdleMs ago: it waits for more history instead of following the wall clock (a backfill produced slower than it is read?)")]
-    private partial void LogWallClockHeldBack(int task, TimeSpan behind, TimeSpan within);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} is reading history: it has read all its input, but its clock is {Behind} behind the wall clock (more than Kafka:FollowWallClockWithinMs, {Within}) and records still arrive, so it waits for more instead of following the wall clock; it follows once no record has come for Kafka:HistoryIdleMs ({HistoryIdle})")]
+    private partial void LogWallClockHeldBack(int task, TimeSpan behind, TimeSpan within, TimeSpan historyIdle);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} follows the wall clock from {From}, {Behind} behind it: {Timers} timers fired on the way")]
+    private partial void LogFollowsWallClock(int task, string from, TimeSpan behind, long timers);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]
     private partial void LogOutOfOrder(int task, int maxTaskIdleMs);
@@ -688,6 +725,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
 
 
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} applied {Count} records since the last report that were older than its clock, up to {Lateness} (the task has had {Total} late records in all): each was stamped with the clock, so its changes differ from a replay in occurredAt order. Records must reach the input topics in occurredAt order, with record timestamp = occurredAt (README, \"Backfilling history\")")]
+    private partial void LogLateRecords(int task, long count, TimeSpan lateness, long total);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]
     private partial void LogEventIdsForgottenEarly(int task, int max, long forgotten);

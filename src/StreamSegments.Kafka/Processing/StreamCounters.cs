@@ -27,4 +27,7 @@ public sealed class StreamCounters
 
     /// <summary>Times a task gave up waiting for an input partition it had no records of and went on out of timestamp order.</summary>
     public long OutOfOrderEpisodes { get; set; }
+
+    /// <summary>Valid records older than their task's clock when applied, each stamped with the clock.</summary>
+    public long LateRecords { get; set; }
 }

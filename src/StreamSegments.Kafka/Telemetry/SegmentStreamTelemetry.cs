@@ -134,6 +134,9 @@ public sealed class SegmentStreamTelemetry : IDisposable
         meter.CreateObservableCounter("streamsegments.input.out_of_order_episodes",
             () => Volatile.Read(ref counters)?.OutOfOrderEpisodes ?? 0, "{episode}",
             "Times a task waited Kafka:MaxTaskIdleMs for an input partition that had delivered nothing and went on without it, taking records out of timestamp order (a live run may then differ from a replay).");
+        meter.CreateObservableCounter("streamsegments.records.late",
+            () => Volatile.Read(ref counters)?.LateRecords ?? 0, "{record}",
+            "Valid input records older than their task's clock when applied, each stamped with the clock: stragglers of live traffic, or history reaching the topics out of occurredAt order (a replay of the same events would differ).");
         meter.CreateObservableGauge("streamsegments.loop.heartbeat.age", ObserveHeartbeatAge, "s",
             "Seconds since the processing loop last went round or a restore last made progress; the loop goes round at least every 50 ms, so more than a few seconds means it is stuck.");
     }
