@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using StreamSegments.Core;
 using StreamSegments.Worker.Hosting;
 
 namespace StreamSegments.Worker.Broker;
@@ -25,7 +26,17 @@ internal static class BrokerVerb
             broker.CreateTopic(topic, options.Partitions);
         }
 
-        var address = broker.ExposeOn(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.Host), options.Port));
+        string address;
+        try
+        {
+            address = broker.ExposeOn(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.Host), options.Port));
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            // A restart would fail alike: not exit code 1.
+            throw new SetupException($"Broker:Port {options.Port} on {options.Host} is in use by another process (choose another with --port).");
+        }
+
         await Console.Error.WriteLineAsync(
             $"broker: listening on {address} ({options.Topics.Count} topics x {options.Partitions} partitions, in memory); Ctrl-C stops it");
         try

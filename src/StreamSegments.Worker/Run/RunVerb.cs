@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -90,6 +92,7 @@ internal static class RunVerb
         }
 
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        EnsureListenerPortIsFree(telemetry);
         builder.AddWorkerTelemetry(telemetry, kafka.TransactionalId);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(run.ShutdownTimeoutSeconds));
         builder.Services.AddSingleton<SegmentWorkerService>();
@@ -131,6 +134,33 @@ internal static class RunVerb
             {
                 FasterBuyerStateStore.DeleteDirectory(embeddedState);
             }
+        }
+    }
+
+    /// <summary>
+    /// Refuses a probes-and-metrics port another process holds before anything starts: Kestrel would fail only once the
+    /// host starts, with a stack trace and exit code 1, which tells a supervisor to restart into the same failure.
+    /// </summary>
+    private static void EnsureListenerPortIsFree(TelemetryOptions telemetry)
+    {
+        if (telemetry.Port is <= 0 or > 65535 || !IPAddress.TryParse(telemetry.Host, out var address))
+        {
+            return; // 0 picks a free port; values out of range are the options validation's to report
+        }
+
+        var probe = new TcpListener(address, telemetry.Port);
+        try
+        {
+            probe.Start();
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new SetupException(
+                $"Telemetry:Port {telemetry.Port} on {telemetry.Host} is in use by another process (choose another with --http-port; 0 picks a free one).");
+        }
+        finally
+        {
+            probe.Stop();
         }
     }
 }

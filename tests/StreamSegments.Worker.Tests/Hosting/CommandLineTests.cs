@@ -271,6 +271,25 @@ public class CommandLineTests
         }
     }
 
+    [Theory]
+    [InlineData("broker", "--port")]
+    [InlineData("run", "--http-port")]
+    public async Task A_port_another_process_listens_on_stops_the_verb_with_exit_code_2_and_one_line_not_a_stack_trace(string verb, string portSwitch)
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        // run: a broker nobody listens on, so that only the port can stop it.
+        string[] args = verb == "run" ? [verb, portSwitch, port, "--bootstrap-servers", "127.0.0.1:1"] : [verb, portSwitch, port];
+        var (exit, _, error) = await RunAsync(args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"{port}", error, StringComparison.Ordinal);
+        Assert.Contains("another process", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_worker_whose_topics_are_missing_stops_with_exit_code_2_and_the_reason_not_a_restart_hint()
     {
