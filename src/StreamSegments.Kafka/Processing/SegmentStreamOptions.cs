@@ -37,7 +37,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// 24 h). A checkpoint older than that may predate tombstones compaction has already removed (a task that
     /// was away on another instance for days), and restoring it would bring those deleted buyers back.
     /// </summary>
-    [Range(60_000, long.MaxValue)]
+    [Range(60_000, long.MaxValue, ErrorMessage = "The field {0} must be at least {1}.")]
     public long MaxCheckpointAgeMs { get; set; } = 12 * 3_600_000L;
 
     /// <summary>
@@ -68,7 +68,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// is read (a backfill): moving its clock to now would make the rest of that history late records, stamped with
     /// now, so it waits.
     /// </summary>
-    [Range(0, long.MaxValue)]
+    [Range(0, long.MaxValue, ErrorMessage = "The field {0} must be at least {1}.")]
     public long FollowWallClockWithinMs { get; set; } = 3_600_000;
 
     /// <summary>
@@ -77,7 +77,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// partition). A task restored with no record since follows at once, since following commits nothing and a quiet
     /// task's restored clock may be hours old; the price is that a backfill paused across a restart is not held back.
     /// </summary>
-    [Range(0, long.MaxValue)]
+    [Range(0, long.MaxValue, ErrorMessage = "The field {0} must be at least {1}.")]
     public long HistoryIdleMs { get; set; } = 60_000;
 
     /// <summary>Records claiming a time further than this ahead of the wall clock go to the dead-letter topic.</summary>

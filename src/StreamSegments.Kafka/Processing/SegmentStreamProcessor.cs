@@ -629,7 +629,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
         ClearPauses(revoked);
         telemetry.Publish(tasks.Values.Select(t => t.Readings));
-        LogRevoked(revoked.Count);
+        LogRevoked(string.Join(",", revoked.Select(p => p.Partition.Value).Distinct().Order()));
     }
 
     private void OnLost(List<TopicPartitionOffset> lost)
@@ -693,7 +693,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         return coPartitioned[0].Partitions;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic; waiting for the group to assign it tasks (after an instance of the group stopped, the embedded broker holds them until that member's session times out, about 45 s)")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} is reading history: it has read all its input, but its clock is {Behind} behind the wall clock (more than Kafka:FollowWallClockWithinMs, {Within}) and records still arrive, so it waits for more instead of following the wall clock; it follows once no record has come for Kafka:HistoryIdleMs ({HistoryIdle})")]
@@ -711,8 +711,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Tasks assigned; this instance now runs tasks {Tasks}")]
     private partial void LogAssigned(string tasks);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} partitions revoked; committed and checkpointed their tasks")]
-    private partial void LogRevoked(int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tasks {Tasks} revoked (this instance stops, or the group rebalances); committed and checkpointed them")]
+    private partial void LogRevoked(string tasks);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} partitions lost; the open transaction was aborted and their tasks dropped")]
     private partial void LogLost(int count);

@@ -138,7 +138,7 @@ internal sealed partial class TaskRestorer(
         return task;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: local checkpoint in {Directory}, then its changelog")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: its local checkpoint in {Directory} if there is a usable one, then its changelog")]
     private partial void LogRestoring(int task, string directory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restored from changelog offset {From}: {Records} records applied, {Dropped} of an unfinished commit dropped, {Timers} timers, clock {Clock}, {ElapsedMs} ms")]

@@ -11,7 +11,7 @@ public sealed class GeneratorOptions : IValidatableObject
     [Required]
     public string Output { get; set; } = "-";
 
-    [Range(1, long.MaxValue)]
+    [Range(1, long.MaxValue, ErrorMessage = "The field {0} must be at least {1}.")]
     public long Events { get; set; } = 5_000_000;
 
     [Range(1, int.MaxValue)]
