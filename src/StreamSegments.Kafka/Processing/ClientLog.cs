@@ -26,7 +26,9 @@ internal static partial class ClientLog
     internal static void Write(ILogger logger, LogMessage message, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.Level > SyslogLevel.Warning)
+        // Kafka:Client settings go to every client, so a consumer's setting is "ignored by this producer instance" (and
+        // the other way round) at each start: expected, and no concern of the operator's.
+        if (message.Level > SyslogLevel.Warning || (message.Facility == "CONFWARN" && IgnoredByThisClient().IsMatch(message.Message)))
         {
             Debug(logger, message.Name, message.Facility, message.Message);
             return;
@@ -60,6 +62,9 @@ internal static partial class ClientLog
             Warning(logger, message.Name, message.Facility, text);
         }
     }
+
+    [GeneratedRegex("is a (consumer|producer) property and will be ignored by this (consumer|producer) instance")]
+    private static partial Regex IgnoredByThisClient();
 
     [GeneratedRegex("[0-9]+")]
     private static partial Regex Digits();

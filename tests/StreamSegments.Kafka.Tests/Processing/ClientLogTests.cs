@@ -46,5 +46,20 @@ public class ClientLogTests
         ], logger.Lines);
     }
 
+    [Fact]
+    public void A_setting_meant_for_the_other_kind_of_client_is_debug_but_other_configuration_warnings_stay_warnings()
+    {
+        ClientLog.Write(logger, Message(SyslogLevel.Warning, "CONFWARN", "Configuration property session.timeout.ms is a consumer property and will be ignored by this producer instance"), nowMs: 1);
+        ClientLog.Write(logger, Message(SyslogLevel.Warning, "CONFWARN", "Configuration property linger.ms is a producer property and will be ignored by this consumer instance"), nowMs: 2);
+        ClientLog.Write(logger, Message(SyslogLevel.Warning, "CONFWARN", "Configuration property ssl.ca.location is deprecated"), nowMs: 3);
+
+        Assert.Equal(
+        [
+            $"Debug: librdkafka {client} CONFWARN: Configuration property session.timeout.ms is a consumer property and will be ignored by this producer instance",
+            $"Debug: librdkafka {client} CONFWARN: Configuration property linger.ms is a producer property and will be ignored by this consumer instance",
+            $"Warning: librdkafka {client} CONFWARN: Configuration property ssl.ca.location is deprecated",
+        ], logger.Lines);
+    }
+
     private LogMessage Message(SyslogLevel level, string facility, string text) => new(client, level, facility, text);
 }
