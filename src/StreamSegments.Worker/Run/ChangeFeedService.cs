@@ -88,7 +88,7 @@ public sealed class ChangeFeedService : BackgroundService
                     nextCounts = time.GetUtcNow() + CountsEvery;
                     if (committed?.GiveUpStale() is > 0 and var dropped)
                     {
-                        output.WriteLine($"== {dropped} changes of commits no marker sealed in time were dropped: a worker stopped before committing them");
+                        output.WriteLine($"== {dropped} changes of commits no marker sealed in time were dropped: a worker stopped before committing them, or the changelog no longer holds their markers (the embedded broker keeps 5 MiB per partition)");
                     }
 
                     output.WriteLine($"== pairs per segment: {string.Join("  ", counts.Where(c => c.Value != 0).Select(c => $"{c.Key}={c.Value}"))}");
