@@ -81,7 +81,7 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>Whether the task is caught up but held back from the wall clock, going through history (logged once per episode).</summary>
     public bool WallClockHeldBack { get; set; }
 
-    /// <summary>Wall-clock time (Unix ms) the task last received a record at; none since its restore: <see cref="long.MinValue"/>.</summary>
+    /// <summary>Wall-clock time (Unix ms) the task last received a record at, or was restored at; none: <see cref="long.MinValue"/>.</summary>
     public long LastRecordAt { get; set; } = long.MinValue;
 
     /// <summary>Changelog offset just past the newest committed marker; where a restore from a checkpoint starts.</summary>

@@ -74,8 +74,9 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// <summary>
     /// How long a task far behind the wall clock (<see cref="FollowWallClockWithinMs"/>) waits for more history after
     /// its last record before it follows the wall clock anyway: the history has ended (a one-off import, a quiet
-    /// partition). A task restored with no record since follows at once, since following commits nothing and a quiet
-    /// task's restored clock may be hours old; the price is that a backfill paused across a restart is not held back.
+    /// partition). A restore counts as a record: a backfill resumed within this time after a restart is still held
+    /// back; the price is that a quiet task, whose restored clock may be hours old (following commits nothing), follows
+    /// the wall clock only this long after its restore.
     /// </summary>
     [Range(0, long.MaxValue, ErrorMessage = "The field {0} must be at least {1}.")]
     public long HistoryIdleMs { get; set; } = 60_000;

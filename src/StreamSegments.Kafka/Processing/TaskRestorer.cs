@@ -99,6 +99,10 @@ internal sealed partial class TaskRestorer(
             // What the changelog added is checkpointed at the next due time (or stop), not only after a commit: an
             // idle task restored from scratch would otherwise be restored from scratch at every start.
             CheckpointedSinceCommit = restored.RecordsApplied == 0,
+
+            // A restore counts as a record for the history bound (Kafka:HistoryIdleMs): a backfill that resumes within it
+            // is still held back, instead of having the rest of its history stamped with now.
+            LastRecordAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
         };
         var scanned = 0;
         var unpublishedFacts = new List<(int Seller, int Category)>();

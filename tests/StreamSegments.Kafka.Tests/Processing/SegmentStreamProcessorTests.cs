@@ -271,6 +271,34 @@ public sealed class SegmentStreamProcessorTests : IDisposable
     }
 
     [Fact]
+    public void A_backfill_that_resumes_soon_after_a_restart_is_still_held_back_and_not_stamped_with_now()
+    {
+        // History a month behind the wall clock, which stands still: with the default bounds the task holds back for as
+        // long as records keep coming. The restart comes between b-1's two orders.
+        var first = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        string Order(int day) =>
+            $$"""{"type":"order-paid","eventId":"e-{{day}}","occurredAt":"2026-06-0{{day + 1}}T12:00:00.000Z","buyerId":"b-1","sellerId":"s-1","orderId":"o-{{day}}","amount":100}""";
+        var wallClock = new StoppedClock(first.AddDays(30));
+        var defaults = new Kafka.Processing.SegmentStreamOptions();
+        var options = scenario.Options(wallClock, successiveRuns: true);
+        (options.FollowWallClockWithinMs, options.HistoryIdleMs) = (defaults.FollowWallClockWithinMs, defaults.HistoryIdleMs);
+
+        scenario.Produce([Order(0)], first);
+        scenario.RunWorkerUntilQuiet(1, wallClock, options);
+        using var worker = scenario.StartWorker(options, wallClock);
+        KafkaScenario.WaitFor(() => worker.Processor.Counters.Restores == scenario.Partitions || worker.Failure is not null, "the restore");
+        Thread.Sleep(3_000); // the producer's pause: the task reads to its partitions' ends and goes round its commit cycles
+        // A later view (of another seller's product) moves the clock past the second order's instant, which publishes its change.
+        scenario.Produce([Order(1), """{"type":"product-viewed","eventId":"v-2","occurredAt":"2026-06-03T12:00:00.000Z","buyerId":"b-1","sellerId":"s-2","productId":"p-1","categoryId":"c-1"}"""], first.AddDays(1));
+        KafkaScenario.WaitUntilQuiet(worker.Processor, 2, () => worker.Failure is not null);
+        worker.Stop();
+
+        Assert.Null(worker.Failure);
+        Assert.Equal(0, worker.Processor.Counters.LateRecords);
+        Assert.Equal([("new", "2026-06-01T12:00:00.000Z"), ("returning", "2026-06-02T12:00:00.000Z")], Changes().Where(c => c.Seller == "s-1").Select(c => (c.To!, c.At)));
+    }
+
+    [Fact]
     public void A_timer_that_changes_nothing_commits_nothing_while_one_that_changes_a_segment_commits_its_change()
     {
         // Ten orders of 100 a minute apart make b-1 a regular of s-1. When the first leaves the window, nine remain:
