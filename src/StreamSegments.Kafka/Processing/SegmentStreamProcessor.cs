@@ -36,6 +36,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private OutputProducer? producer;
     private TaskRestorer? restorer;
     private TaskCheckpoints? checkpoints;
+    private readonly CatchUpProgress catchUp = new(everyMs: 60_000);
     private long nextCommitAt;
     private CancellationToken stopping;
     private int inputPartitions;
@@ -108,6 +109,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     RefreshReadings();
                     WarnOfEventIdsForgottenEarly();
                     WarnOfLateRecords();
+                    LogCatchUpProgress();
                     checkpoints!.CheckpointDue(tasks.Values, force: false);
                     nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
                 }
@@ -116,6 +118,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             Commit();
             checkpoints!.CheckpointDue(tasks.Values, force: true);
             consumer.Close();
+            LogStopped(Counters.RecordsConsumed, Counters.Commits);
         }
         catch (Exception ex)
         {
@@ -496,6 +499,32 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     private const long ForgottenEarlyReportEveryMs = 600_000;
 
+    /// <summary>Every minute while the tasks' inputs have records left to read: rate, what is left, and the task clocks.</summary>
+    private void LogCatchUpProgress()
+    {
+        long left = 0;
+        var earliest = long.MaxValue;
+        var latest = long.MinValue;
+        foreach (var task in tasks.Values)
+        {
+            for (var topic = 0; topic < options.Topics.Inputs.Count; topic++)
+            {
+                left += task.Readings.LagRecords(topic);
+            }
+
+            if (task.Engine.Clock.HasStarted)
+            {
+                (earliest, latest) = (Math.Min(earliest, task.Engine.Clock.Now), Math.Max(latest, task.Engine.Clock.Now));
+            }
+        }
+
+        if (catchUp.Due(monotonic.ElapsedMilliseconds, Counters.RecordsConsumed, left) is { } report)
+        {
+            LogCatchingUp(report.Records, (long)report.PerSecond, report.Left, report.Eta?.ToString() ?? "unknown",
+                earliest == long.MaxValue ? "none" : EventTime.Format(earliest), latest == long.MinValue ? "none" : EventTime.Format(latest));
+        }
+    }
+
     /// <summary>
     /// Logs, at most every 10 minutes per task, records applied more than Kafka:FollowWallClockWithinMs older than the
     /// task's clock: beyond the stragglers of live traffic, that is history reaching the topics out of occurredAt order
@@ -707,6 +736,12 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Input {Topic} [{Partition}] lost offsets {From} to {To} ({Lost} records): the partition's log was truncated (retention, DeleteRecords) before this worker read them, and reading goes on at offset {Offset}. Their events were never applied; re-send them if they matter, and consider a longer retention on the input topics")]
     private partial void LogInputRecordsLost(string topic, int partition, long from, long to, long lost, long offset);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Catching up: {Records} records read in the last minute ({PerSecond}/s), {Left} left to read (about {Eta} at this rate); task clocks from {Earliest} to {Latest}")]
+    private partial void LogCatchingUp(long records, long perSecond, long left, string eta, string earliest, string latest);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker stopped: committed, checkpointed and left the group ({Records} records read since start, {Commits} commits)")]
+    private partial void LogStopped(long records, long commits);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tasks assigned; this instance now runs tasks {Tasks}")]
     private partial void LogAssigned(string tasks);

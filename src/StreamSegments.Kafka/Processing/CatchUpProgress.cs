@@ -1,0 +1,28 @@
+namespace StreamSegments.Kafka.Processing;
+
+/// <summary>
+/// When the worker is behind its input (a backfill, a restart after an outage), how fast it reads and when it should
+/// be done: what an operator waiting for a catch-up wants to see without a dashboard. Nothing while caught up.
+/// </summary>
+internal sealed class CatchUpProgress(long everyMs)
+{
+    private long reportedAtMs;
+    private long reportedRecords;
+
+    /// <summary>
+    /// A report, every <c>everyMs</c> while records are left to read: the records consumed since the last one, their
+    /// rate, what is left and how long that takes at this rate (null when nothing was read).
+    /// </summary>
+    public (long Records, double PerSecond, long Left, TimeSpan? Eta)? Due(long nowMs, long consumedTotal, long left)
+    {
+        if (nowMs - reportedAtMs < everyMs)
+        {
+            return null;
+        }
+
+        var records = consumedTotal - reportedRecords;
+        var perSecond = records * 1000.0 / (nowMs - reportedAtMs);
+        (reportedAtMs, reportedRecords) = (nowMs, consumedTotal);
+        return left <= 0 ? null : (records, perSecond, left, perSecond > 0 ? TimeSpan.FromSeconds(Math.Round(left / perSecond)) : null);
+    }
+}
