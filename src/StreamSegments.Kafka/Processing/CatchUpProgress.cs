@@ -9,13 +9,16 @@ internal sealed class CatchUpProgress(long everyMs)
     private long reportedAtMs;
     private long reportedRecords;
 
+    /// <summary>Whether a report may be due: what is left need not be summed before.</summary>
+    public bool IsDue(long nowMs) => nowMs - reportedAtMs >= everyMs;
+
     /// <summary>
     /// A report, every <c>everyMs</c> while records are left to read: the records consumed since the last one, their
     /// rate, what is left and how long that takes at this rate (null when nothing was read).
     /// </summary>
     public (long Records, double PerSecond, long Left, TimeSpan? Eta)? Due(long nowMs, long consumedTotal, long left)
     {
-        if (nowMs - reportedAtMs < everyMs)
+        if (!IsDue(nowMs))
         {
             return null;
         }

@@ -503,6 +503,11 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     /// <summary>Every minute while the tasks' inputs have records left to read: rate, what is left, and the task clocks.</summary>
     private void LogCatchUpProgress()
     {
+        if (!catchUp.IsDue(monotonic.ElapsedMilliseconds))
+        {
+            return;
+        }
+
         long left = 0;
         var earliest = long.MaxValue;
         var latest = long.MinValue;
