@@ -72,6 +72,21 @@ internal sealed class PartitionTask : IDisposable
 
     public long Epoch { get; }
 
+    /// <summary>
+    /// Moves an input's next offset to the consumer's position once every record handed out before it is applied:
+    /// what lies between (a transaction's commit marker, aborted or compacted records, records deleted unread) holds
+    /// nothing to apply. Committed, so that a quiet partition shows no lag and a restart does not find the same
+    /// deleted records missing again.
+    /// </summary>
+    public void SkipToFetchPosition(int topic)
+    {
+        if (FetchPositions[topic] > NextOffsets[topic] && Inputs.BufferedFor(topic) == 0)
+        {
+            NextOffsets[topic] = FetchPositions[topic];
+            Dirty = true;
+        }
+    }
+
     /// <summary>Commits this incarnation has made.</summary>
     public long Sequence { get; private set; }
 

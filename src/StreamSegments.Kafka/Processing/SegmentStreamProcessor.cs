@@ -179,6 +179,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
             if (record.IsPartitionEOF)
             {
                 task.Inputs.MarkEnd(topic);
+                task.SkipToFetchPosition(topic);
                 continue;
             }
 
@@ -306,6 +307,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         Counters.RecordsConsumed++;
         task.NextOffsets[topic] = record.Offset.Value + 1;
+        task.SkipToFetchPosition(topic);
         task.LastTimestamps[topic] = record.Message.Timestamp.UnixTimestampMs;
         task.Dirty = true;
         batchRecords++;

@@ -70,7 +70,45 @@ public sealed class InputLossTests : IDisposable
             lost.Select(p => (p.Key, p.Value)).Order());
     }
 
+    [Fact]
+    public void A_quiet_partition_whose_unread_records_were_deleted_is_reported_once_and_its_position_committed_past_the_gap()
+    {
+        // Offsets 0-1, then the transaction's commit marker at 2.
+        ProduceInTransactions([[View(0), View(1)]]);
+        var options = scenario.Options(successiveRuns: true);
+        Assert.Equal(2, scenario.RunWorkerUntilQuiet(2, options: options).RecordsConsumed);
+
+        // The marker holds nothing to read: the committed position is past it, so the partition shows no lag.
+        Assert.Equal(3, CommittedOffset());
+
+        // Two more arrive while the worker is away, and retention deletes both: the partition is quiet at its end.
+        scenario.Produce([View(2), View(3)], First.AddMinutes(2));
+        scenario.Broker.DeleteRecords(scenario.Topics.ProductsViewed, 0, 5);
+        using (var worker = scenario.StartWorker(options))
+        {
+            KafkaScenario.WaitFor(() => worker.Processor.Counters.InputRecordsLost > 0 || worker.Failure is not null, "the loss to be found");
+            KafkaScenario.WaitFor(() => CommittedOffset() == 5, "the position past the deleted records to be committed");
+            worker.Stop();
+            Assert.Null(worker.Failure);
+            Assert.Equal(2, worker.Processor.Counters.InputRecordsLost);
+            Assert.Equal(0, worker.Processor.Counters.RecordsConsumed);
+        }
+
+        // A restart reads on from there: the same records are not found missing again.
+        var restarted = scenario.RunRestoredWorkerUntilQuiet(TimeProvider.System, options);
+        Assert.Equal(0, restarted.InputRecordsLost);
+        Assert.Equal(0, restarted.RecordsConsumed);
+        Assert.Equal(5, CommittedOffset());
+    }
+
     public void Dispose() => scenario.Dispose();
+
+    /// <summary>Where the task's newest commit marker says to read product views on from (what a restore resumes at; views are the second input).</summary>
+    private long CommittedOffset() =>
+        scenario.ReadCommitted(scenario.Topics.Changelog)
+            .Where(r => CommitMarker.IsMarkerKey(r.Message.Key))
+            .Select(r => CommitMarker.Deserialize(r.Message.Value!).NextOffsets[1])
+            .LastOrDefault(-1);
 
     private static string View(int i) =>
         $$"""{"type":"product-viewed","eventId":"v-{{i}}","occurredAt":"{{First.AddMinutes(i).ToString("yyyy-MM-dd'T'HH':'mm':'ss'.'fff'Z'", CultureInfo.InvariantCulture)}}","buyerId":"b-{{i}}","sellerId":"s-1","productId":"p-1","categoryId":"c-1"}""";
