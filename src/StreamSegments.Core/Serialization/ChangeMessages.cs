@@ -95,15 +95,16 @@ public static class ChangeMessages
     }
 
     /// <summary>
-    /// The key of a cats(s) fact: <c>["sellerId","categoryId"]</c>, unambiguous for any ids, so that a compacted topic
-    /// keeps every fact once.
+    /// The key of a record on a compacted topic, a JSON array of the two ids it is about: <c>["sellerId","categoryId"]</c>
+    /// for a cats(s) fact, <c>["sellerId","buyerId"]</c> for a pair's current segment, <c>["categoryId","buyerId"]</c> for a
+    /// current category interest. Unambiguous for any ids, so that compaction keeps one record per subject.
     /// </summary>
-    public static void WriteSellerCategoryKey(Utf8JsonWriter writer, ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId)
+    public static void WriteKey(Utf8JsonWriter writer, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartArray();
-        writer.WriteStringValue(sellerId);
-        writer.WriteStringValue(categoryId);
+        writer.WriteStringValue(first);
+        writer.WriteStringValue(second);
         writer.WriteEndArray();
     }
 

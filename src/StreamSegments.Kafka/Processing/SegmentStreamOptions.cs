@@ -184,10 +184,10 @@ public sealed class SegmentStreamOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var inputs = Topics.Inputs;
-        var all = inputs.Concat([Topics.SegmentChanges, Topics.CategoryInterestChanges, Topics.Changelog, Topics.DeadLetter, Topics.SellerCategories]).ToList();
+        var all = inputs.Concat([Topics.SegmentChanges, Topics.CategoryInterestChanges, Topics.Changelog, Topics.DeadLetter, Topics.SellerCategories, .. Topics.Tables]).ToList();
         if (all.Any(string.IsNullOrWhiteSpace))
         {
-            yield return new ValidationResult("Every topic name must be set.", [nameof(Topics)]);
+            yield return new ValidationResult("Every topic name must be set (an optional one to a name, or empty to leave it out).", [nameof(Topics)]);
         }
         else if (all.Distinct(StringComparer.Ordinal).Count() != all.Count)
         {
@@ -256,7 +256,7 @@ public sealed class SegmentStreamOptions : IValidatableObject
             if (string.IsNullOrWhiteSpace(topic) || all.Contains(topic, StringComparer.Ordinal))
             {
                 yield return new ValidationResult(
-                    $"Topics:PerSegment:{name} must name a topic of its own, not '{topic}' (an input, output, changelog, dead-letter or seller-categories topic would get its records twice or mixed).",
+                    $"Topics:PerSegment:{name} must name a topic of its own, not '{topic}' (an input, output, changelog, dead-letter, seller-categories or current-state topic would get its records twice or mixed).",
                     [nameof(Topics)]);
             }
         }
@@ -289,6 +289,20 @@ public sealed class TopicOptions
     public string SellerCategories { get; set; } = "segments.seller-categories";
 
     /// <summary>
+    /// Optional (empty: not published): every pair's current direct segment, keyed by <c>["sellerId","buyerId"]</c>, for a
+    /// compacted topic. Each segment change is published there too, and a change to none as a tombstone, so after
+    /// compaction the topic holds one record per pair that has a segment: what a consumer starting late reads instead of
+    /// the whole history of <see cref="SegmentChanges"/>.
+    /// </summary>
+    public string CurrentSegments { get; set; } = "";
+
+    /// <summary>
+    /// Optional (empty: not published): every buyer's current category interests, keyed by
+    /// <c>["categoryId","buyerId"]</c>, for a compacted topic: each <c>entered</c> change, and a tombstone when it is left.
+    /// </summary>
+    public string CurrentCategoryInterests { get; set; } = "";
+
+    /// <summary>
     /// Optional extra routing: segment wire name → topic. A change is also published to the topic of the segment
     /// it leaves and of the one it enters, for services that care about one segment only.
     /// </summary>
@@ -306,6 +320,9 @@ public sealed class TopicOptions
     /// <summary>The co-partitioned input topics, in the fixed order that breaks timestamp ties.</summary>
     public IReadOnlyList<string> Inputs => [OrdersPaid, ProductsViewed, CartEvents, FavoriteEvents];
 
+    /// <summary>The optional topics that are set: the current-state tables.</summary>
+    public IReadOnlyList<string> Tables => [.. new[] { CurrentSegments, CurrentCategoryInterests }.Where(t => !string.IsNullOrEmpty(t))];
+
     public IReadOnlyList<string> All =>
-        [.. Inputs, SegmentChanges, CategoryInterestChanges, Changelog, DeadLetter, SellerCategories, .. PerSegment.Values.Distinct(StringComparer.Ordinal)];
+        [.. Inputs, SegmentChanges, CategoryInterestChanges, Changelog, DeadLetter, SellerCategories, .. Tables, .. PerSegment.Values.Distinct(StringComparer.Ordinal)];
 }

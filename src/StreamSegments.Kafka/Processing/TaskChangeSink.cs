@@ -12,7 +12,8 @@ namespace StreamSegments.Kafka.Processing;
 /// <summary>
 /// Publishes a task's changes into the open transaction: segment changes keyed by buyer to the changes topic
 /// (and, when routed, to the topics of the segments left and entered), category interest changes to theirs, facts
-/// of cats(s) keyed by (seller, category) to the seller categories topic.
+/// of cats(s) keyed by (seller, category) to the seller categories topic, and when configured each pair's and each
+/// (category, buyer)'s current state to its compacted table topic.
 /// Every record carries the <see cref="CommitMarker.Header"/> of the commit it belongs to and the trace context of
 /// the batch that publishes it. Its owner task's gauges count the changes, and a change marks it dirty.
 /// </summary>
@@ -49,6 +50,11 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
             }
         }
 
+        if (topics.CurrentSegments.Length > 0)
+        {
+            PublishCurrent(topics.CurrentSegments, change.SellerId, change.BuyerId, change.To != Segment.None ? value : null);
+        }
+
         owner.Readings.SegmentChanged(change.From, change.To);
         owner.Dirty = true;
     }
@@ -57,7 +63,13 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
     {
         var writer = Begin();
         ChangeMessages.WriteCategoryInterestChange(writer, change);
-        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), End(), CommitHeaders());
+        var value = End();
+        producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), value, CommitHeaders());
+        if (topics.CurrentCategoryInterests.Length > 0)
+        {
+            PublishCurrent(topics.CurrentCategoryInterests, change.CategoryId, change.BuyerId, change.Entered ? value : null);
+        }
+
         owner.Readings.CategoryInterestChanged(change.Entered);
         owner.Dirty = true;
     }
@@ -65,7 +77,7 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
     public void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
     {
         var writer = Begin();
-        ChangeMessages.WriteSellerCategoryKey(writer, sellerId, categoryId);
+        ChangeMessages.WriteKey(writer, sellerId, categoryId);
         var key = End();
         writer = Begin();
         ChangeMessages.WriteSellerCategory(writer, sellerId, categoryId, at);
@@ -74,6 +86,18 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
     }
 
     public void Dispose() => json?.Dispose();
+
+    /// <summary>
+    /// A current-state table's record: keyed by its subject, the change that made the current state, or a tombstone
+    /// (<paramref name="value"/> null) when nothing is left to hold, so that compaction keeps what holds now. Keyed by
+    /// two ids, it lands on the partition of its key, not of the buyer: one subject's records stay in order.
+    /// </summary>
+    private void PublishCurrent(string topic, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> buyerId, byte[]? value)
+    {
+        var writer = Begin();
+        ChangeMessages.WriteKey(writer, subject, buyerId);
+        producer.Produce(topic, End(), value, CommitHeaders());
+    }
 
     /// <summary>New headers naming the open commit, for a caller that adds its own (dead letters keep their producer's trace context).</summary>
     public Headers Headers() => new() { { CommitMarker.Header, Encoding.ASCII.GetBytes(owner.CurrentCommitId) } };

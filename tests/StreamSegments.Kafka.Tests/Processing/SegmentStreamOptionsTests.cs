@@ -12,14 +12,40 @@ public sealed class SegmentStreamOptionsTests
     [InlineData("regular-top", "segments.changed", "must name a topic of its own")]
     [InlineData("regular-top", "orders.paid", "must name a topic of its own")]
     [InlineData("regular-top", " ", "must name a topic of its own")]
+    [InlineData("regular-top", "segments.current", "must name a topic of its own")]
     public void A_per_segment_route_must_name_a_direct_segment_and_a_topic_of_its_own(string segment, string topic, string error)
     {
         var options = new SegmentStreamOptions();
+        options.Topics.CurrentSegments = "segments.current";
         options.Topics.PerSegment[segment] = topic;
 
         var message = Assert.Single(Validate(options));
         Assert.Contains($"Topics:PerSegment:{segment}", message, StringComparison.Ordinal);
         Assert.Contains(error, message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("segments.current", "segments.category-interest.current", null)]
+    [InlineData("segments.current", "", null)]
+    [InlineData("segments.changed", "", "must be distinct")]
+    [InlineData("segments.current", "segments.current", "must be distinct")]
+    [InlineData(" ", "", "must be set")]
+    public void A_current_state_table_is_left_out_when_empty_and_otherwise_needs_a_topic_of_its_own(string segments, string interests, string? error)
+    {
+        var options = new SegmentStreamOptions();
+        options.Topics.CurrentSegments = segments;
+        options.Topics.CurrentCategoryInterests = interests;
+
+        if (error is null)
+        {
+            Assert.Empty(Validate(options));
+            Assert.Equal(interests.Length > 0 ? 2 : 1, options.Topics.Tables.Count);
+            Assert.Contains(segments, options.Topics.All);
+        }
+        else
+        {
+            Assert.Contains(error, Assert.Single(Validate(options)), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

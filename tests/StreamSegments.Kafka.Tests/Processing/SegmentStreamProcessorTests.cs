@@ -28,6 +28,13 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         var clock = new StoppedClock(asOf);
         var options = scenario.Options(clock);
         options.DeliverBeforeMarkers = deliverBeforeMarkers;
+        options.Topics.CurrentSegments = "segments.current";
+        options.Topics.CurrentCategoryInterests = "segments.category-interest.current";
+        foreach (var table in options.Topics.Tables)
+        {
+            scenario.Broker.CreateTopic(table, scenario.Partitions);
+        }
+
         var counters = scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
 
         string[] fields = ["sellerId", "buyerId", "from", "to", "effectiveAt"];
@@ -48,6 +55,46 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             Assert.Equal(FactKey(value.RootElement.GetProperty("sellerId").GetString()!, value.RootElement.GetProperty("categoryId").GetString()!), System.Text.Encoding.UTF8.GetString(record.Message.Key!));
         });
         Assert.Equal(SellerCategoriesOf(lines), facts.Select(r => System.Text.Encoding.UTF8.GetString(r.Message.Key!)).ToHashSet(StringComparer.Ordinal));
+
+        // The current-state tables, compacted as a consumer that starts late reads them: each pair's direct segment at
+        // as-of (the snapshot's, interested-categories aside), and each interest whose last change entered it.
+        var snapshot = KafkaScenario.Rows(Path.Combine(fixture, "snapshot.jsonl"), "sellerId", "buyerId", "segment")
+            .Where(row => !row.EndsWith("|interested-categories", StringComparison.Ordinal));
+        Assert.Equal(snapshot, Current(options.Topics.CurrentSegments, "sellerId", "to"));
+        var interests = KafkaScenario.Rows(Path.Combine(fixture, "category-changes.jsonl"), "effectiveAt", "categoryId", "buyerId", "change")
+            .Select(row => row.Split('|'))
+            .GroupBy(row => (row[1], row[2]))
+            .Select(g => g.OrderBy(row => row[0], StringComparer.Ordinal).Last())
+            .Where(row => row[3] == "entered")
+            .Select(row => $"{row[1]}|{row[2]}|entered")
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(interests, Current(options.Topics.CurrentCategoryInterests, "categoryId", "change"));
+    }
+
+    /// <summary>
+    /// A current-state table as compaction leaves it (the last record per key; a tombstone removes it), as
+    /// <c>subject|buyerId|state</c> rows, checking that every record is keyed by the subject and buyer of its value.
+    /// </summary>
+    private List<string> Current(string topic, string subjectField, string stateField)
+    {
+        var table = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var record in scenario.ReadCommitted(topic))
+        {
+            var key = System.Text.Encoding.UTF8.GetString(record.Message.Key!);
+            if (record.Message.Value is null)
+            {
+                Assert.True(table.Remove(key), $"a tombstone for {key}, which holds nothing");
+                continue;
+            }
+
+            using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
+            var subject = value.RootElement.GetProperty(subjectField).GetString()!;
+            var buyer = value.RootElement.GetProperty("buyerId").GetString()!;
+            Assert.Equal(FactKey(subject, buyer), key);
+            table[key] = $"{subject}|{buyer}|{value.RootElement.GetProperty(stateField).GetString()}";
+        }
+
+        return [.. table.Values.Order(StringComparer.Ordinal)];
     }
 
     [Fact]
@@ -67,8 +114,8 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Contains("\"sellerId\":\"Café+Co\",\"buyerId\":\"b-ü\"", change, StringComparison.Ordinal);
     }
 
-    /// <summary>A fact's key as a consumer's JSON serializer writes it (only the escapes JSON requires).</summary>
-    private static string FactKey(string sellerId, string categoryId) => System.Text.Json.JsonSerializer.Serialize(new[] { sellerId, categoryId }, MinimalEscaping);
+    /// <summary>A compacted topic's key as a consumer's JSON serializer writes it (only the escapes JSON requires).</summary>
+    private static string FactKey(string first, string second) => System.Text.Json.JsonSerializer.Serialize(new[] { first, second }, MinimalEscaping);
 
     /// <summary>cats(s) as the contract defines it: every category that appeared with the seller in an interaction or an order's items.</summary>
     private static HashSet<string> SellerCategoriesOf(IEnumerable<string> lines)
