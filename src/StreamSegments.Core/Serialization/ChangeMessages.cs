@@ -26,6 +26,7 @@ public static class ChangeMessages
     private static readonly JsonEncodedText Orders = JsonEncodedText.Encode("orders");
     private static readonly JsonEncodedText Amount = JsonEncodedText.Encode("amount");
     private static readonly JsonEncodedText LastOrderAt = JsonEncodedText.Encode("lastOrderAt");
+    private static readonly JsonEncodedText LastOrderEverAt = JsonEncodedText.Encode("lastOrderEverAt");
     private static readonly JsonEncodedText LearnedAt = JsonEncodedText.Encode("learnedAt");
     private static readonly JsonEncodedText Segment = JsonEncodedText.Encode("segment");
     private static readonly JsonEncodedText Entered = JsonEncodedText.Encode("entered");
@@ -48,16 +49,21 @@ public static class ChangeMessages
         WriteRfm(writer, change.Measures.Rfm);
         writer.WriteNumber(Orders, change.Measures.Orders);
         writer.WriteNumber(Amount, change.Measures.Amount);
-        if (change.Measures.LastOrder == EventTime.None)
+        WriteInstantOrNull(writer, LastOrderAt, change.Measures.LastOrder, time);
+        WriteInstantOrNull(writer, LastOrderEverAt, change.Measures.LastOrderEver, time);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteInstantOrNull(Utf8JsonWriter writer, JsonEncodedText name, long instant, Span<byte> buffer)
+    {
+        if (instant == EventTime.None)
         {
-            writer.WriteNull(LastOrderAt);
+            writer.WriteNull(name);
         }
         else
         {
-            writer.WriteString(LastOrderAt, time[..EventTime.Format(change.Measures.LastOrder, time)]);
+            writer.WriteString(name, buffer[..EventTime.Format(instant, buffer)]);
         }
-
-        writer.WriteEndObject();
     }
 
     public static void WriteCategoryInterestChange(Utf8JsonWriter writer, in CategoryInterestChange change)

@@ -24,6 +24,27 @@ public class SegmentTaskSmokeTests
     }
 
     [Fact]
+    public void A_change_carries_the_pairs_last_order_ever_so_a_sleeping_pair_says_which_order_it_sleeps_on()
+    {
+        var harness = new TaskHarness();
+        harness.Send("""{"type":"order-paid","eventId":"e1","occurredAt":"2026-01-01T10:00:00.000Z","buyerId":"b1","sellerId":"s1","orderId":"o1","amount":100}""");
+        harness.Send("""{"type":"product-viewed","eventId":"e2","occurredAt":"2026-05-01T10:00:00.000Z","buyerId":"b1","sellerId":"s1","productId":"p1","categoryId":"c1"}""");
+        harness.AdvanceTo("2027-02-01T00:00:00.000Z");
+
+        // new at the order; sleeping once it leaves the window; interested-products while the later view is in it;
+        // sleeping again; none 365 days after the order. Every change names that order as the last ever.
+        Assert.Equal(
+            [
+                (null, "new", "2026-01-01T10:00:00.000Z", "2026-01-01T10:00:00.000Z", "2026-01-01T10:00:00.000Z"),
+                ("new", "sleeping", "2026-04-01T10:00:00.000Z", null, "2026-01-01T10:00:00.000Z"),
+                ("sleeping", "interested-products", "2026-05-01T10:00:00.000Z", null, "2026-01-01T10:00:00.000Z"),
+                ("interested-products", "sleeping", "2026-07-30T10:00:00.000Z", null, "2026-01-01T10:00:00.000Z"),
+                ("sleeping", null, "2027-01-01T10:00:00.000Z", null, "2026-01-01T10:00:00.000Z"),
+            ],
+            harness.Sink.Segments.Select(c => (c.From, c.To, c.EffectiveAt, c.LastOrderAt, c.LastOrderEverAt)));
+    }
+
+    [Fact]
     public void A_buyer_viewing_all_day_keeps_one_timer_entry_and_still_leaves_the_segment_at_its_last_views_window_exit()
     {
         var harness = new TaskHarness();

@@ -6,7 +6,8 @@ using StreamSegments.Core.Time;
 namespace StreamSegments.Core.Tests.Support;
 
 public sealed record RecordedSegmentChange(
-    string SellerId, string BuyerId, string? From, string? To, string EffectiveAt, ChangeCause Cause, string? Rfm, int Orders, decimal Amount);
+    string SellerId, string BuyerId, string? From, string? To, string EffectiveAt, ChangeCause Cause, string? Rfm, int Orders, decimal Amount,
+    string? LastOrderAt = null, string? LastOrderEverAt = null);
 
 public sealed record RecordedInterestChange(string CategoryId, string BuyerId, string Change, string EffectiveAt, ChangeCause Cause);
 
@@ -30,7 +31,9 @@ public sealed class RecordingSink : IChangeSink
         change.Cause,
         change.Measures.Rfm.IsDefined ? change.Measures.Rfm.ToString() : null,
         change.Measures.Orders,
-        change.Measures.Amount));
+        change.Measures.Amount,
+        change.Measures.LastOrder == EventTime.None ? null : EventTime.Format(change.Measures.LastOrder),
+        change.Measures.LastOrderEver == EventTime.None ? null : EventTime.Format(change.Measures.LastOrderEver)));
 
     public void CategoryInterestChanged(in CategoryInterestChange change) => Interests.Add(new RecordedInterestChange(
         Encoding.UTF8.GetString(change.CategoryId),

@@ -86,6 +86,26 @@ public sealed class SchemaTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_change_the_replay_writes_names_the_pairs_last_order_ever_whenever_it_has_one()
+    {
+        await scenario.RunAsync();
+
+        // A change into sleeping has no order in the window, but always the one it sleeps on.
+        var changes = File.ReadAllLines(scenario.Output("changes.jsonl")).Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement).ToList();
+        var sleeping = changes.Where(c => c.GetProperty("to").ValueKind == System.Text.Json.JsonValueKind.String && c.GetProperty("to").GetString() == "sleeping").ToList();
+        Assert.NotEmpty(sleeping);
+        Assert.All(sleeping, c =>
+        {
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, c.GetProperty("lastOrderAt").ValueKind);
+            Assert.True(string.CompareOrdinal(c.GetProperty("lastOrderEverAt").GetString(), c.GetProperty("effectiveAt").GetString()) < 0);
+        });
+
+        // With an order in the window, the last ever is the latest in the window.
+        Assert.All(changes.Where(c => c.GetProperty("lastOrderAt").ValueKind == System.Text.Json.JsonValueKind.String), c =>
+            Assert.Equal(c.GetProperty("lastOrderAt").GetString(), c.GetProperty("lastOrderEverAt").GetString()));
+    }
+
+    [Fact]
     public async Task A_seller_category_fact_as_the_worker_writes_it_matches_its_schema()
     {
         var schema = await Load("outputs/seller-category.schema.json");
