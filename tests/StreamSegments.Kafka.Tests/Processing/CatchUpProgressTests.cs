@@ -22,4 +22,15 @@ public class CatchUpProgressTests
 
         Assert.Null(progress.Due(nowMs: 60_000, consumedTotal: 600_000, left: 0));
     }
+
+    [Fact]
+    public void Live_traffic_in_flight_is_no_catch_up_but_more_than_ten_seconds_of_reading_is()
+    {
+        var progress = new CatchUpProgress(everyMs: 60_000);
+
+        // 500 records/s: the few records produced since the last poll are not a backlog.
+        Assert.Null(progress.Due(nowMs: 60_000, consumedTotal: 30_000, left: 3));
+        Assert.Null(progress.Due(nowMs: 120_000, consumedTotal: 60_000, left: 5_000));
+        Assert.Equal((30_000L, 500.0, 5_001L, (TimeSpan?)TimeSpan.FromSeconds(10)), progress.Due(nowMs: 180_000, consumedTotal: 90_000, left: 5_001));
+    }
 }
