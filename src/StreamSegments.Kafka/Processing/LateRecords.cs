@@ -6,9 +6,9 @@ namespace StreamSegments.Kafka.Processing;
 /// </summary>
 internal sealed class LateRecords
 {
+    private readonly RepeatedWarning warning = new();
     private long sinceReport;
     private long maxLatenessMs;
-    private long reportedAt = long.MinValue / 2;
 
     public long Total { get; private set; }
 
@@ -25,13 +25,13 @@ internal sealed class LateRecords
     /// </summary>
     public (long Count, long MaxLatenessMs, long Total)? Due(long nowMs, long everyMs, long farMs)
     {
-        if (maxLatenessMs <= farMs || nowMs < reportedAt + everyMs)
+        if (!warning.TryGive(nowMs, maxLatenessMs > farMs, everyMs))
         {
             return null;
         }
 
         var report = (sinceReport, maxLatenessMs, Total);
-        (sinceReport, maxLatenessMs, reportedAt) = (0, 0, nowMs);
+        (sinceReport, maxLatenessMs) = (0, 0);
         return report;
     }
 }

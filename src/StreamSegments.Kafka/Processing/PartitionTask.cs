@@ -131,13 +131,8 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>The engine's change count when re-evaluation began, to report what it published.</summary>
     public long ChangesBeforeReevaluation { get; set; }
 
-    /// <summary>The engine's <see cref="TaskCounters.EventIdsForgottenEarly"/> at the last commit (for the metric).</summary>
-    public long ForgottenEarlyCommitted { get; set; }
-
-    /// <summary>The engine's <see cref="TaskCounters.EventIdsForgottenEarly"/> when last logged, and when (monotonic ms).</summary>
-    public long ForgottenEarlyReported { get; set; }
-
-    public long ForgottenEarlyReportedAt { get; set; } = long.MinValue / 2;
+    /// <summary>What the metric and the warning have said of the engine's <see cref="TaskCounters.EventIdsForgottenEarly"/>.</summary>
+    public ForgottenEventIds ForgottenEarly { get; } = new();
 
     /// <summary>Records applied older than the task's clock, for the warning.</summary>
     public LateRecords LateRecords { get; } = new();

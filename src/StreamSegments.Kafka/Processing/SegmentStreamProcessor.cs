@@ -499,9 +499,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         batchDeadLetters = 0;
     }
 
-    /// <summary>How often a task repeats a warning about something that goes on (ids forgotten early, late records).</summary>
-    private const long RepeatedWarningEveryMs = 600_000;
-
     /// <summary>Every minute while the tasks' inputs have records left to read: rate, what is left, and the task clocks.</summary>
     private void LogCatchUpProgress()
     {
@@ -542,7 +539,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         foreach (var task in tasks.Values)
         {
-            if (task.LateRecords.Due(monotonic.ElapsedMilliseconds, RepeatedWarningEveryMs, options.FollowWallClockWithinMs) is { } report)
+            if (task.LateRecords.Due(monotonic.ElapsedMilliseconds, RepeatedWarning.EveryMs, options.FollowWallClockWithinMs) is { } report)
             {
                 LogLateRecords(task.Partition, report.Count, TimeSpan.FromMilliseconds(report.MaxLatenessMs), report.Total);
             }
@@ -554,12 +551,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     {
         foreach (var task in tasks.Values)
         {
-            var forgotten = task.Engine.Counters.EventIdsForgottenEarly;
-            if (forgotten > task.ForgottenEarlyReported && monotonic.ElapsedMilliseconds >= task.ForgottenEarlyReportedAt + RepeatedWarningEveryMs)
+            if (task.ForgottenEarly.Due(monotonic.ElapsedMilliseconds, task.Engine.Counters.EventIdsForgottenEarly) is { } forgotten)
             {
                 LogEventIdsForgottenEarly(task.Partition, policy.MaxRememberedEventIds, forgotten);
-                task.ForgottenEarlyReported = forgotten;
-                task.ForgottenEarlyReportedAt = monotonic.ElapsedMilliseconds;
             }
         }
     }

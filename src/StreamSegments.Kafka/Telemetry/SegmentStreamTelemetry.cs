@@ -230,10 +230,10 @@ public sealed class SegmentStreamTelemetry : IDisposable
 
             // A task's engine counts from its restore, and a task whose transaction aborts is dropped with its count.
             var forgotten = task.Engine.Counters.EventIdsForgottenEarly;
-            if (forgotten > task.ForgottenEarlyCommitted)
+            if (forgotten > task.ForgottenEarly.Committed)
             {
-                forgottenEarly.Add(forgotten - task.ForgottenEarlyCommitted);
-                task.ForgottenEarlyCommitted = forgotten;
+                forgottenEarly.Add(forgotten - task.ForgottenEarly.Committed);
+                task.ForgottenEarly.Committed = forgotten;
             }
         }
 
