@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using StreamSegments.Kafka.Processing;
 using StreamSegments.Kafka.Telemetry;
@@ -32,28 +31,7 @@ public sealed class InputLossTests : IDisposable
         scenario.Broker.DeleteRecords(scenario.Topics.ProductsViewed, 0, 10);
 
         var logger = new RecordingLogger<SegmentStreamProcessor>();
-        var lost = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, listening) =>
-            {
-                if (instrument is { Name: "streamsegments.input.records.lost", Meter.Name: SegmentStreamTelemetry.MeterName })
-                {
-                    listening.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "messaging.destination.name")
-                {
-                    lost.AddOrUpdate((string)tag.Value!, value, (_, sum) => sum + value);
-                }
-            }
-        });
-        listener.Start();
+        using var metrics = new ExportedMetrics();
         using var telemetry = new SegmentStreamTelemetry(null, options);
         using var worker = scenario.StartWorker(options, telemetry: telemetry, logger: logger);
         KafkaScenario.WaitUntilQuiet(worker.Processor, 2, () => worker.Failure is not null);
@@ -66,8 +44,8 @@ public sealed class InputLossTests : IDisposable
 
         // Every input topic's series is there from the start (at 0), so an alert's increase() sees the first loss.
         Assert.Equal(
-            scenario.Topics.Inputs.Select(topic => (topic, topic == scenario.Topics.ProductsViewed ? 3L : 0L)).Order(),
-            lost.Select(p => (p.Key, p.Value)).Order());
+            scenario.Topics.Inputs.Select(topic => (topic, topic == scenario.Topics.ProductsViewed ? 3.0 : 0.0)).Order(),
+            ExportedMetrics.Points(metrics.Collect(), "streamsegments.input.records.lost", "messaging.destination.name").Select(p => (p.Key, p.Value)).Order());
     }
 
     [Fact]

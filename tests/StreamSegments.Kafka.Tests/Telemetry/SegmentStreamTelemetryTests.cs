@@ -14,6 +14,7 @@ using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Storage;
 using StreamSegments.Worker.Tests.Support;
+using static StreamSegments.Kafka.Tests.Support.ExportedMetrics;
 
 namespace StreamSegments.Kafka.Tests.Telemetry;
 
@@ -47,9 +48,8 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
             return new Headers { { "traceparent", Encoding.ASCII.GetBytes($"00-{trace}-{ActivitySpanId.CreateRandom()}-01") } };
         });
 
-        var metrics = new List<MetricSnapshot>();
+        using var metrics = new ExportedMetrics();
         var spans = new List<Activity>();
-        using var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
         using var tracerProvider = Sdk.CreateTracerProviderBuilder().AddSource(SegmentStreamTelemetry.ActivitySourceName).AddInMemoryExporter(spans).Build();
         var clock = new StoppedClock(asOf);
         var options = scenario.Options(clock);
@@ -66,12 +66,12 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
             do
             {
                 Thread.Sleep(200);
-                running = Collect(meterProvider, metrics);
+                running = metrics.Collect();
             }
             while (DateTime.UtcNow < deadline && CountPoints(running, "streamsegments.checkpoint.size") < 3);
             readyWhileRunning = processor.Status.IsReady;
         });
-        var stopped = Collect(meterProvider, metrics);
+        var stopped = metrics.Collect();
 
         Assert.True(readyWhileRunning);
 
@@ -195,8 +195,7 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
     [Fact]
     public void Rejects_and_duplicates_of_an_aborted_transaction_are_not_counted_and_their_redo_is_counted_once()
     {
-        var metrics = new List<MetricSnapshot>();
-        using var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
+        using var metrics = new ExportedMetrics();
         using var telemetry = new SegmentStreamTelemetry(null, scenario.Options());
         void Work()
         {
@@ -207,12 +206,12 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
 
         Work();
         telemetry.Aborted([], "partitions-lost", transactionOpen: true);
-        var afterAbort = Collect(meterProvider, metrics);
+        var afterAbort = metrics.Collect();
         Assert.DoesNotContain(afterAbort, m => m.Name is "streamsegments.events.rejected" or "streamsegments.events.duplicates");
 
         Work();
         telemetry.Committed([], new CommitSummary(Records: 3, DeadLetters: 1, RecordsProduced: 1), 0.01, 0);
-        var afterCommit = Collect(meterProvider, metrics);
+        var afterCommit = metrics.Collect();
         Assert.Equal(new Dictionary<string, double> { ["malformed-json|orders.paid"] = 1 }, Points(afterCommit, "streamsegments.events.rejected", "error.type", "messaging.destination.name"));
         Assert.Equal(new Dictionary<string, double> { ["event-id"] = 1, ["order-id"] = 1 }, Points(afterCommit, "streamsegments.events.duplicates", "streamsegments.duplicate.kind"));
     }
@@ -225,14 +224,13 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
         var lines = Enumerable.Range(0, views).Select(i =>
             $$"""{"type":"product-viewed","eventId":"v-{{i}}","occurredAt":"2026-11-01T11:{{i:D2}}:00.000Z","buyerId":"b-crawler","sellerId":"s-1","productId":"p-1","categoryId":"c-1"}""").ToArray();
         scenario.Produce(lines, new DateTimeOffset(2026, 11, 1, 11, 0, 0, TimeSpan.Zero));
-        var metrics = new List<MetricSnapshot>();
-        using var meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(SegmentStreamTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
+        using var metrics = new ExportedMetrics();
         var options = scenario.Options();
         using var telemetry = new SegmentStreamTelemetry(null, options);
 
         scenario.RunWorkerUntilQuiet(views, new StoppedClock(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero)), options, telemetry, policy: new SegmentPolicy { MaxRememberedEventIds = limit });
 
-        Assert.InRange(Points(Collect(meterProvider, metrics), "streamsegments.event_ids.forgotten_early").Values.Sum(), views - limit, views - limit + 1);
+        Assert.InRange(Points(metrics.Collect(), "streamsegments.event_ids.forgotten_early").Values.Sum(), views - limit, views - limit + 1);
     }
 
     [Fact]
@@ -265,65 +263,6 @@ public sealed class SegmentStreamTelemetryTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
-
-    private static List<MetricSnapshot> Collect(MeterProvider provider, List<MetricSnapshot> exported)
-    {
-        exported.Clear();
-        provider.ForceFlush();
-        return [.. exported];
-    }
-
-    /// <summary>A metric's points keyed by the named attributes' values (joined by '|'), with their sum or last value.</summary>
-    private static Dictionary<string, double> Points(List<MetricSnapshot> snapshot, string name, params string[] keys)
-    {
-        var metric = snapshot.LastOrDefault(m => m.Name == name);
-        Assert.True(metric is not null, $"no {name} was exported");
-        var points = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var point in metric.MetricPoints)
-        {
-            var tags = new Dictionary<string, object?>(StringComparer.Ordinal);
-            foreach (var tag in point.Tags)
-            {
-                tags[tag.Key] = tag.Value;
-            }
-
-            var key = string.Join("|", keys.Select(k => Convert.ToString(tags.GetValueOrDefault(k), System.Globalization.CultureInfo.InvariantCulture)));
-            points[key] = points.GetValueOrDefault(key) + metric.MetricType switch
-            {
-                MetricType.LongSum => point.GetSumLong(),
-                MetricType.LongGauge => point.GetGaugeLastValueLong(),
-                MetricType.DoubleGauge => point.GetGaugeLastValueDouble(),
-                MetricType.DoubleSum => point.GetSumDouble(),
-                _ => throw new InvalidOperationException($"{name} is a {metric.MetricType}"),
-            };
-        }
-
-        return points;
-    }
-
-    private static int CountPoints(List<MetricSnapshot> snapshot, string name)
-    {
-        var count = 0;
-        foreach (var _ in snapshot.LastOrDefault(m => m.Name == name)?.MetricPoints ?? [])
-        {
-            count++;
-        }
-
-        return count;
-    }
-
-    private static long HistogramCount(List<MetricSnapshot> snapshot, string name)
-    {
-        var metric = snapshot.LastOrDefault(m => m.Name == name);
-        Assert.True(metric is not null, $"no {name} was exported");
-        long count = 0;
-        foreach (var point in metric.MetricPoints)
-        {
-            count += point.GetHistogramCount();
-        }
-
-        return count;
-    }
 
     private static List<KeyValuePair<string, double>> Sorted(IEnumerable<KeyValuePair<string, double>> points) =>
         [.. points.OrderBy(p => p.Key, StringComparer.Ordinal)];
