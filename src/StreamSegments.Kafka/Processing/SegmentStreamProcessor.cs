@@ -36,7 +36,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private OutputProducer? producer;
     private TaskRestorer? restorer;
     private TaskCheckpoints? checkpoints;
-    private readonly CatchUpProgress catchUp = new(everyMs: 60_000);
+    private readonly TaskReports reports;
     private long nextCommitAt;
     private CancellationToken stopping;
     private int inputPartitions;
@@ -55,6 +55,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         ownsTelemetry = telemetry is null;
         this.telemetry = telemetry ?? new SegmentStreamTelemetry(null, options);
         inputIndex = options.Topics.Inputs.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+        reports = new TaskReports(options, policy, monotonic, Counters, logger);
     }
 
     /// <summary>Totals since start, readable from any thread.</summary>
@@ -107,9 +108,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     Status.Enter("committing");
                     Commit();
                     RefreshReadings();
-                    WarnOfEventIdsForgottenEarly();
-                    WarnOfLateRecords();
-                    LogCatchUpProgress();
+                    reports.Report(tasks.Values);
                     checkpoints!.CheckpointDue(tasks.Values, force: false);
                     nextCommitAt = monotonic.ElapsedMilliseconds + options.CommitIntervalMs;
                 }
@@ -499,65 +498,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         batchDeadLetters = 0;
     }
 
-    /// <summary>Every minute while the tasks' inputs have records left to read: rate, what is left, and the task clocks.</summary>
-    private void LogCatchUpProgress()
-    {
-        if (!catchUp.IsDue(monotonic.ElapsedMilliseconds))
-        {
-            return;
-        }
-
-        long left = 0;
-        var earliest = long.MaxValue;
-        var latest = long.MinValue;
-        foreach (var task in tasks.Values)
-        {
-            for (var topic = 0; topic < options.Topics.Inputs.Count; topic++)
-            {
-                left += task.Readings.LagRecords(topic);
-            }
-
-            if (task.Engine.Clock.HasStarted)
-            {
-                (earliest, latest) = (Math.Min(earliest, task.Engine.Clock.Now), Math.Max(latest, task.Engine.Clock.Now));
-            }
-        }
-
-        if (catchUp.Due(monotonic.ElapsedMilliseconds, Counters.RecordsConsumed, left) is { } report)
-        {
-            LogCatchingUp(report.Records, (long)report.PerSecond, report.Left, report.Eta?.ToString() ?? "unknown",
-                earliest == long.MaxValue ? "none" : EventTime.Format(earliest), latest == long.MinValue ? "none" : EventTime.Format(latest));
-        }
-    }
-
-    /// <summary>
-    /// Logs, at most every 10 minutes per task, records applied more than Kafka:FollowWallClockWithinMs older than the
-    /// task's clock: beyond the stragglers of live traffic, that is history reaching the topics out of occurredAt order
-    /// (record timestamps that are not the events' times, or a restart that moved the clock to now in mid-backfill).
-    /// </summary>
-    private void WarnOfLateRecords()
-    {
-        foreach (var task in tasks.Values)
-        {
-            if (task.LateRecords.Due(monotonic.ElapsedMilliseconds, RepeatedWarning.EveryMs, options.FollowWallClockWithinMs) is { } report)
-            {
-                LogLateRecords(task.Partition, report.Count, TimeSpan.FromMilliseconds(report.MaxLatenessMs), report.Total);
-            }
-        }
-    }
-
-    /// <summary>Logs, at most every 10 minutes per task, that buyers over Policy:MaxRememberedEventIds had event ids forgotten.</summary>
-    private void WarnOfEventIdsForgottenEarly()
-    {
-        foreach (var task in tasks.Values)
-        {
-            if (task.ForgottenEarly.Due(monotonic.ElapsedMilliseconds, task.Engine.Counters.EventIdsForgottenEarly) is { } forgotten)
-            {
-                LogEventIdsForgottenEarly(task.Partition, policy.MaxRememberedEventIds, forgotten);
-            }
-        }
-    }
-
     /// <summary>Brings each task's gauges up to date: lag per input partition, clock, store size.</summary>
     private void RefreshReadings()
     {
@@ -696,7 +636,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private void ClearPauses(List<TopicPartitionOffset> leaving) =>
         consumer!.Resume(leaving.Where(p => inputIndex.ContainsKey(p.Topic)).Select(p => p.TopicPartition).ToList());
 
-
     /// <summary>All input topics must exist with one partition count, and the changelog with the same (tasks = partitions).</summary>
     private int CheckTopics(IAdminClient admin)
     {
@@ -739,9 +678,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Input {Topic} [{Partition}] lost offsets {From} to {To} ({Lost} records): the partition's log was truncated (retention, DeleteRecords) before this worker read them, and reading goes on at offset {Offset}. Their events were never applied; re-send them if they matter, and consider a longer retention on the input topics")]
     private partial void LogInputRecordsLost(string topic, int partition, long from, long to, long lost, long offset);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Catching up: {Records} records read in the last minute ({PerSecond}/s), {Left} left to read (about {Eta} at this rate); task clocks from {Earliest} to {Latest}")]
-    private partial void LogCatchingUp(long records, long perSecond, long left, string eta, string earliest, string latest);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker stopped: committed, checkpointed and left the group ({Records} records read since start, {Commits} commits)")]
     private partial void LogStopped(long records, long commits);
 
@@ -754,21 +690,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} partitions lost; the open transaction was aborted and their tasks dropped")]
     private partial void LogLost(int count);
 
-
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} handed over {Count} seller category facts an earlier build had learned without publishing them; they go out with its next commits")]
     private partial void LogFactsHandedOver(int task, long count);
-
-
-
-
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} applied {Count} records since the last report that were older than its clock, up to {Lateness} (the task has had {Total} late records in all): each was stamped with the clock, so its changes differ from a replay in occurredAt order. Records must reach the input topics in occurredAt order, with record timestamp = occurredAt (README, \"Backfilling history\")")]
-    private partial void LogLateRecords(int task, long count, TimeSpan lateness, long total);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]
-    private partial void LogEventIdsForgottenEarly(int task, int max, long forgotten);
-
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} re-evaluated under the current policy: {Changes} changes published")]
     private partial void LogReevaluated(int task, long changes);
