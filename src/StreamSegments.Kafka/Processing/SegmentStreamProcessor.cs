@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using StreamSegments.Core;
 using StreamSegments.Core.Events;
 using StreamSegments.Core.Policy;
-using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Telemetry;
 using StreamSegments.Storage;
 
@@ -37,6 +36,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private TaskRestorer? restorer;
     private TaskCheckpoints? checkpoints;
     private readonly TaskReports reports;
+    private readonly WallClockFollower wallClock;
     private long nextCommitAt;
     private CancellationToken stopping;
     private int inputPartitions;
@@ -56,6 +56,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         this.telemetry = telemetry ?? new SegmentStreamTelemetry(null, options);
         inputIndex = options.Topics.Inputs.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
         reports = new TaskReports(options, policy, monotonic, Counters, logger);
+        wallClock = new WallClockFollower(options, this.time, this.telemetry, Counters, logger);
     }
 
     /// <summary>Totals since start, readable from any thread.</summary>
@@ -104,7 +105,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 Process();
                 if (monotonic.ElapsedMilliseconds >= nextCommitAt)
                 {
-                    FollowWallClock();
+                    wallClock.Follow(tasks.Values);
                     Status.Enter("committing");
                     Commit();
                     RefreshReadings();
@@ -387,56 +388,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         }
     }
 
-    /// <summary>Caught-up tasks move their clocks to the wall clock (minus the allowed lateness), firing due timers.</summary>
-    private void FollowWallClock()
-    {
-        if (!options.FollowWallClock)
-        {
-            return;
-        }
-
-        var wall = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var target = wall - options.AllowedLatenessMs;
-        foreach (var task in tasks.Values)
-        {
-            if (task.Inputs.IsCaughtUp && task.Engine.Clock.Now < target && task.Engine.Clock.HasStarted && task.PendingReevaluation is null)
-            {
-                // Far behind and still receiving records: history produced slower than it is read (FollowWallClockWithinMs).
-                if (target - task.Engine.Clock.Now > options.FollowWallClockWithinMs && task.LastRecordAt > wall - options.HistoryIdleMs)
-                {
-                    if (!task.WallClockHeldBack)
-                    {
-                        task.WallClockHeldBack = true;
-                        LogWallClockHeldBack(task.Partition, TimeSpan.FromMilliseconds(target - task.Engine.Clock.Now), TimeSpan.FromMilliseconds(options.FollowWallClockWithinMs), TimeSpan.FromMilliseconds(options.HistoryIdleMs));
-                    }
-
-                    continue;
-                }
-
-                task.WallClockHeldBack = false;
-                if (task.Engine.Timers.Count > 0 && task.Engine.Timers.NextDue <= target)
-                {
-                    telemetry.Batch(default);
-                }
-
-                var fired = task.Engine.Counters.TimersFired;
-                var from = task.Engine.Clock.Now;
-                task.Engine.AdvanceClockTo(target);
-                Counters.WallClockTimersFired += task.Engine.Counters.TimersFired - fired;
-                if (target - from > options.FollowWallClockWithinMs)
-                {
-                    // The end of history (or a restore of a task whose clock is old): a jump that publishes at once
-                    // what time did meanwhile, and stamps with the wall clock whatever history may still come.
-                    LogFollowsWallClock(task.Partition, EventTime.Format(from), TimeSpan.FromMilliseconds(target - from), task.Engine.Counters.TimersFired - fired);
-                }
-
-                // A change marked the task dirty already. A timer that changed nothing and wrote nothing needs no
-                // transaction: after a crash it fires again, and changes nothing again.
-                task.Dirty |= task.Changelog.Count > 0;
-            }
-        }
-    }
-
     private void Commit()
     {
         if (tasks.Values.All(t => !t.Dirty) && !producer!.InTransaction)
@@ -583,7 +534,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         // Not ready until the group has handed out the partitions again (this is also how the instance leaves).
         Status.Ready(false);
         // Everything processed so far is committed while this instance still owns the partitions.
-        FollowWallClock();
+        wallClock.Follow(tasks.Values);
         Commit();
         foreach (var number in revoked.Select(p => p.Partition.Value).Distinct().ToList())
         {
@@ -665,12 +616,6 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic; waiting for the group to assign it tasks (after an instance of the group stopped, the embedded broker holds them until that member's session times out, about 45 s)")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} is reading history: it has read all its input, but its clock is {Behind} behind the wall clock (more than Kafka:FollowWallClockWithinMs, {Within}) and records still arrive, so it waits for more instead of following the wall clock; it follows once no record has come for Kafka:HistoryIdleMs ({HistoryIdle})")]
-    private partial void LogWallClockHeldBack(int task, TimeSpan behind, TimeSpan within, TimeSpan historyIdle);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} follows the wall clock from {From}, {Behind} behind it: {Timers} timers fired on the way")]
-    private partial void LogFollowsWallClock(int task, string from, TimeSpan behind, long timers);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]
     private partial void LogOutOfOrder(int task, int maxTaskIdleMs);
