@@ -8,6 +8,7 @@ using StreamSegments.Kafka.Tests.Support;
 namespace StreamSegments.Kafka.Tests.Processing;
 
 /// <summary>Input records a partition's retention deleted before the worker read them: gone, so counted and reported.</summary>
+[Collection(TelemetryCollection.Name)]
 public sealed class InputLossTests : IDisposable
 {
     private static readonly DateTimeOffset First = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);

@@ -75,3 +75,13 @@ public sealed class ExportedMetrics : IDisposable
         return count;
     }
 }
+
+/// <summary>
+/// A listener subscribes to the meter and activity source by name, so it would also hear the workers of tests running
+/// in parallel: the tests that read them run alone.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "telemetry (runs alone)";
+}

@@ -298,13 +298,3 @@ internal sealed class DropFirstBatchSampler : Sampler
         return new SamplingResult(SamplingDecision.RecordAndSample);
     }
 }
-
-/// <summary>
-/// A listener subscribes to the meter and activity source by name, so it would also hear the workers of tests running
-/// in parallel: these tests run alone.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class TelemetryCollection
-{
-    public const string Name = "telemetry (runs alone)";
-}
