@@ -10,6 +10,7 @@ namespace StreamSegments.Kafka.Processing;
 internal sealed class InputMerge
 {
     private readonly Queue<ConsumeResult<byte[]?, byte[]?>>[] buffers;
+    private readonly QueueMinimum[] oldest;
     private readonly bool[] atEnd;
     private readonly bool[] assigned;
     private readonly long[] newestTimestamp;
@@ -25,6 +26,7 @@ internal sealed class InputMerge
     public InputMerge(int inputTopics)
     {
         buffers = Enumerable.Range(0, inputTopics).Select(_ => new Queue<ConsumeResult<byte[]?, byte[]?>>()).ToArray();
+        oldest = Enumerable.Range(0, inputTopics).Select(_ => new QueueMinimum()).ToArray();
         atEnd = new bool[inputTopics];
         assigned = new bool[inputTopics];
         newestTimestamp = Enumerable.Repeat(long.MinValue, inputTopics).ToArray();
@@ -47,18 +49,14 @@ internal sealed class InputMerge
     public bool IsAtEnd(int topic) => atEnd[topic];
 
     /// <summary>Record timestamp (ms) of the oldest buffered record of input <paramref name="topic"/>, if any.</summary>
-    public bool TryPeekTimestamp(int topic, out long timestamp)
-    {
-        var found = buffers[topic].TryPeek(out var head);
-        timestamp = found ? head!.Message.Timestamp.UnixTimestampMs : 0;
-        return found;
-    }
+    public bool TryPeekTimestamp(int topic, out long timestamp) => oldest[topic].TryPeek(out timestamp);
 
     public int BufferedFor(int topic) => buffers[topic].Count;
 
     public void Enqueue(int topic, ConsumeResult<byte[]?, byte[]?> record)
     {
         buffers[topic].Enqueue(record);
+        oldest[topic].Added(record.Message.Timestamp.UnixTimestampMs);
         newestTimestamp[topic] = Math.Max(newestTimestamp[topic], record.Message.Timestamp.UnixTimestampMs);
         atEnd[topic] = false;
     }
@@ -83,13 +81,17 @@ internal sealed class InputMerge
     }
 
     /// <summary>
-    /// The buffered record with the smallest timestamp (ties: topic order, then offset), provided no assigned
+    /// The next record of the partition whose buffer holds the smallest timestamp (ties: topic order, then offset),
+    /// provided no assigned
     /// partition could still deliver one that comes before it. A partition with nothing buffered holds the task
     /// back when it is not known to be at its end (for at most <paramref name="maxIdleMs"/> from when it ran
     /// dry), or when it is at its end but its newest record is older than the candidate, or as old and earlier in
     /// topic order (for at most <paramref name="caughtUpIdleMs"/>): a producer writing the topics in timestamp
     /// order may not have appended that partition's next batch yet, so releasing the candidate at once would make
     /// a live run's order depend on batching and fetch timing, where a replay of the same topics would not.
+    /// A partition ranks by its oldest buffered record, not its next one: a record stamped later than those behind
+    /// it (a producer's clock, or a missing timestamp that the client made "now") cannot be taken after them anyway,
+    /// and ranked by its own timestamp it would hold all of them back until the other topics caught up with it.
     /// </summary>
     public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -98,9 +100,9 @@ internal sealed class InputMerge
         var best = long.MaxValue;
         for (var i = 0; i < buffers.Length; i++)
         {
-            if (assigned[i] && buffers[i].TryPeek(out var head) && head.Message.Timestamp.UnixTimestampMs < best)
+            if (assigned[i] && oldest[i].TryPeek(out var timestamp) && timestamp < best)
             {
-                best = head.Message.Timestamp.UnixTimestampMs;
+                best = timestamp;
                 topic = i;
             }
         }
@@ -172,6 +174,7 @@ internal sealed class InputMerge
         }
 
         record = buffers[topic].Dequeue();
+        oldest[topic].Removed(record.Message.Timestamp.UnixTimestampMs);
         return true;
     }
 }

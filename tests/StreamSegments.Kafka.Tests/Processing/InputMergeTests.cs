@@ -36,6 +36,70 @@ public sealed class InputMergeTests
     }
 
     [Fact]
+    public void A_record_stamped_later_than_those_behind_it_holds_none_of_them_back()
+    {
+        // The orders' first record claims "now" (a producer's clock, or a missing timestamp the client filled in); the
+        // records behind it, and the views, are history.
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(1_000_000));
+        merge.Enqueue(Orders, Record(20));
+        merge.Enqueue(Orders, Record(40));
+        merge.Enqueue(Views, Record(10));
+        merge.Enqueue(Views, Record(30));
+        merge.Enqueue(Views, Record(50));
+        merge.MarkEnd(Orders);
+        merge.MarkEnd(Views);
+
+        var taken = new List<(int Topic, long At)>();
+        while (merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out var record))
+        {
+            taken.Add((topic, record.Message.Timestamp.UnixTimestampMs));
+        }
+
+        // The orders rank by their oldest (20), so the odd one goes where it sits and the rest of history interleaves.
+        Assert.Equal([(Views, 10L), (Orders, 1_000_000L), (Orders, 20L), (Views, 30L), (Orders, 40L), (Views, 50L)], taken);
+    }
+
+    [Fact]
+    public void The_oldest_timestamp_of_a_queue_follows_what_is_added_and_removed()
+    {
+        var minimum = new QueueMinimum();
+        long[] queue = [5, 9, 3, 3, 7, 8, 1, 6];
+        Assert.False(minimum.TryPeek(out _));
+
+        var expected = new List<long>();
+        var actual = new List<long>();
+        foreach (var value in queue)
+        {
+            minimum.Added(value);
+        }
+
+        for (var i = 0; i < queue.Length; i++)
+        {
+            expected.Add(queue[i..].Min());
+            Assert.True(minimum.TryPeek(out var oldest));
+            actual.Add(oldest);
+            minimum.Removed(queue[i]);
+        }
+
+        Assert.Equal(expected, actual);
+        Assert.False(minimum.TryPeek(out _));
+
+        // Past its first capacity, in a steady stream, without losing the order.
+        for (var i = 0; i < 1_000; i++)
+        {
+            minimum.Added(1_000 - i);
+        }
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.True(minimum.TryPeek(out var oldest));
+            Assert.Equal(1L, oldest);
+            minimum.Removed(1_000 - i);
+        }
+    }
+
+    [Fact]
     public void A_partition_with_nothing_fetched_holds_the_task_for_the_idle_limit_and_giving_up_is_one_out_of_order_episode()
     {
         var merge = Merge();

@@ -1,0 +1,58 @@
+using System.Text;
+using Confluent.Kafka;
+using StreamSegments.Core.Time;
+using StreamSegments.Kafka.Tests.Support;
+using StreamSegments.Worker.Tests.Support;
+
+namespace StreamSegments.Kafka.Tests.Processing;
+
+/// <summary>
+/// History whose record timestamps follow occurredAt, but for one record at the head of a partition stamped "now" (a
+/// producer's clock, or a timestamp of 0 that librdkafka replaces with now), as a careless backfill leaves an invalid
+/// line whose occurredAt it could not read: the rest of the partition must not wait behind it.
+/// </summary>
+public sealed class StrayTimestampTests : IDisposable
+{
+    private readonly KafkaScenario scenario = new(partitions: 1);
+
+    [Theory]
+    [InlineData("invalid", 20_000)] // dead-lettered where it sits
+    [InlineData("valid", 20_000)] // a re-send of the first order: applied where it sits, its original is the duplicate
+    [InlineData("invalid", 16)] // with the orders' buffer paused and resumed on the way
+    public void A_record_stamped_now_ahead_of_history_in_its_partition_leaves_the_historys_changes_as_they_are(string stray, int maxBuffered)
+    {
+        var fixture = RepoPaths.Fixture("scenario-small");
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
+        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
+        var firstOrder = lines.First(l => l.StartsWith("{\"type\":\"order-paid\"", StringComparison.Ordinal));
+        var head = stray == "invalid"
+            ? firstOrder.Replace("\"eventId\":\"", "\"eventId\":\"x-", StringComparison.Ordinal).Replace("\"occurredAt\":\"20", "\"occurredAt\":\"x20", StringComparison.Ordinal)
+            : firstOrder;
+        Produce([(head, asOf), .. lines.Select((line, i) => (line, asOf.AddDays(-800).AddMilliseconds(i)))]);
+
+        var clock = new StoppedClock(asOf);
+        var options = scenario.Options(clock);
+        options.MaxTaskIdleMs = 2_000; // the default: the scenario's 30 s would hide a wait behind the stray record
+        options.MaxBufferedPerPartition = maxBuffered;
+        var counters = scenario.RunWorkerUntilQuiet(lines.Length + 1, clock, options);
+
+        string[] fields = ["sellerId", "buyerId", "from", "to", "effectiveAt"];
+        Assert.Equal(
+            KafkaScenario.Rows(Path.Combine(fixture, "changes.jsonl"), fields),
+            KafkaScenario.Rows(scenario.ReadCommitted(scenario.Topics.SegmentChanges).Select(r => r.Message.Value), fields));
+        Assert.Equal(lines.Length + 1, counters.RecordsConsumed);
+    }
+
+    public void Dispose() => scenario.Dispose();
+
+    private void Produce(IEnumerable<(string Line, DateTimeOffset At)> records)
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers, EnableIdempotence = true }).Build();
+        foreach (var (line, at) in records)
+        {
+            producer.Produce(scenario.TopicOf(line), new Message<byte[]?, byte[]> { Key = KafkaScenario.KeyOf(line), Value = Encoding.UTF8.GetBytes(line), Timestamp = new Timestamp(at) });
+        }
+
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
+    }
+}
