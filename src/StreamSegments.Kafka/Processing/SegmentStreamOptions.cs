@@ -320,6 +320,9 @@ public sealed class TopicOptions
     /// <summary>The co-partitioned input topics, in the fixed order that breaks timestamp ties.</summary>
     public IReadOnlyList<string> Inputs => [OrdersPaid, ProductsViewed, CartEvents, FavoriteEvents];
 
+    /// <summary>The names the documentation, the compose file and the <c>broker</c> verb give the current-state tables.</summary>
+    public static IReadOnlyList<string> SuggestedTables { get; } = ["segments.current", "segments.category-interest.current"];
+
     /// <summary>The optional topics that are set: the current-state tables.</summary>
     public IReadOnlyList<string> Tables => [.. new[] { CurrentSegments, CurrentCategoryInterests }.Where(t => !string.IsNullOrEmpty(t))];
 

@@ -19,9 +19,9 @@ public sealed class BrokerOptions : IValidatableObject
     [Range(1, 1000)]
     public int Partitions { get; set; } = 6;
 
-    /// <summary>Topics to create; the defaults are the worker's default topics (README, "Settings").</summary>
+    /// <summary>Topics to create; the defaults are the worker's default topics (README, "Settings") and the current-state tables' suggested names.</summary>
     [MinLength(1)]
-    public List<string> Topics { get; set; } = [.. new TopicOptions().All];
+    public List<string> Topics { get; set; } = [.. new TopicOptions().All, .. TopicOptions.SuggestedTables];
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -250,13 +250,14 @@ public class CommandLineTests
         try
         {
             var banner = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.Equal($"broker: listening on 127.0.0.1:{port} (9 topics x 3 partitions, in memory); Ctrl-C stops it", banner);
+            Assert.Equal($"broker: listening on 127.0.0.1:{port} (11 topics x 3 partitions, in memory); Ctrl-C stops it", banner);
 
             using var admin = new Confluent.Kafka.AdminClientBuilder(new Confluent.Kafka.AdminClientConfig { BootstrapServers = $"127.0.0.1:{port}" }).Build();
             var topics = admin.GetMetadata(TimeSpan.FromSeconds(30)).Topics.ToDictionary(t => t.Topic, t => t.Partitions.Count);
             Assert.Equal(3, topics["orders.paid"]);
             Assert.Equal(3, topics["segments.state-changelog"]);
-            Assert.Equal(9, topics.Count);
+            Assert.Equal(3, topics["segments.current"]); // the optional current-state tables', for a worker that names them
+            Assert.Equal(11, topics.Count);
 
             // A supervisor's stop (SIGTERM) ends it cleanly, as Ctrl-C does.
             Assert.Equal(0, await TerminateAsync(process));
