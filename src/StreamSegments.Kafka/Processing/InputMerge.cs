@@ -81,29 +81,36 @@ internal sealed class InputMerge
     }
 
     /// <summary>
-    /// The next record of the partition whose buffer holds the smallest timestamp (ties: topic order, then offset),
-    /// provided no assigned
+    /// The buffered record with the smallest timestamp (ties: topic order, then offset), provided no assigned
     /// partition could still deliver one that comes before it. A partition with nothing buffered holds the task
     /// back when it is not known to be at its end (for at most <paramref name="maxIdleMs"/> from when it ran
     /// dry), or when it is at its end but its newest record is older than the candidate, or as old and earlier in
     /// topic order (for at most <paramref name="caughtUpIdleMs"/>): a producer writing the topics in timestamp
     /// order may not have appended that partition's next batch yet, so releasing the candidate at once would make
     /// a live run's order depend on batching and fetch timing, where a replay of the same topics would not.
-    /// A partition ranks by its oldest buffered record, not its next one: a record stamped later than those behind
-    /// it (a producer's clock, or a missing timestamp that the client made "now") cannot be taken after them anyway,
-    /// and ranked by its own timestamp it would hold all of them back until the other topics caught up with it.
+    /// A partition ranks by its next record's timestamp, unless that record is a stray, more than
+    /// <paramref name="strayAheadMs"/> ahead of the oldest buffered behind it (a timestamp of 0 that the client made
+    /// "now", a producer's wrong clock): ranked by its own timestamp, it would hold all of them back until the other
+    /// topics caught up with it, and they would all come late. It ranks by that oldest one instead. Skew within the
+    /// bound (producers' clocks, retries) keeps the usual rule, which leaves fewer records late when the next record
+    /// really is the later event.
     /// </summary>
-    public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
+    public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, long strayAheadMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
     {
         topic = -1;
         record = null!;
         var best = long.MaxValue;
         for (var i = 0; i < buffers.Length; i++)
         {
-            if (assigned[i] && oldest[i].TryPeek(out var timestamp) && timestamp < best)
+            if (assigned[i] && buffers[i].TryPeek(out var head) && oldest[i].TryPeek(out var oldestTimestamp))
             {
-                best = timestamp;
-                topic = i;
+                var next = head.Message.Timestamp.UnixTimestampMs;
+                var rank = next - oldestTimestamp > strayAheadMs ? oldestTimestamp : next;
+                if (rank < best)
+                {
+                    best = rank;
+                    topic = i;
+                }
             }
         }
 

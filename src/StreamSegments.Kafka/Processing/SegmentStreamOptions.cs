@@ -66,7 +66,9 @@ public sealed class SegmentStreamOptions : IValidatableObject
     /// still follow it while records keep arriving (see <see cref="HistoryIdleMs"/>). Further behind, with a record
     /// received in the last <see cref="HistoryIdleMs"/>, the task is going through history produced slower than it
     /// is read (a backfill): moving its clock to now would make the rest of that history late records, stamped with
-    /// now, so it waits.
+    /// now, so it waits. The same bound tells history from live skew elsewhere: a record this much later than its
+    /// task's clock is warned of, and one stamped this much ahead of the records behind it in its partition is a stray
+    /// that does not hold them back (<see cref="InputMerge.TryTakeNext"/>).
     /// </summary>
     [Range(0, long.MaxValue, ErrorMessage = "The field {0} must be at least {1}.")]
     public long FollowWallClockWithinMs { get; set; } = 3_600_000;

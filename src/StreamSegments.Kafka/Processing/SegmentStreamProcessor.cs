@@ -261,7 +261,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
             var processed = 0;
             var episodes = task.Inputs.OutOfOrderEpisodes;
-            while (processed < 4096 && task.Inputs.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, out var topic, out var record))
+            while (processed < 4096 && task.Inputs.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, options.FollowWallClockWithinMs, out var topic, out var record))
             {
                 if (task.Inputs.OutOfOrderEpisodes != episodes)
                 {

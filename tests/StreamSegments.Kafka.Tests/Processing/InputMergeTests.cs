@@ -7,6 +7,7 @@ public sealed class InputMergeTests
 {
     private const int MaxIdleMs = 2_000;
     private const int CaughtUpIdleMs = 250;
+    private const long StrayAheadMs = 1_000;
     private const int Orders = 0;
     private const int Views = 1;
     private const int Carts = 2;
@@ -23,23 +24,23 @@ public sealed class InputMergeTests
         merge.MarkEnd(Views);
 
         var taken = new List<(int Topic, long At)>();
-        while (merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out var record))
+        while (merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out var record))
         {
             taken.Add((topic, record.Message.Timestamp.UnixTimestampMs));
         }
 
         // The view at 30 waits a moment for an order at 30 that the orders' next batch might still bring.
         Assert.Equal([(Views, 10L), (Orders, 20L), (Orders, 30L)], taken);
-        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out var last, out var view));
+        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var last, out var view));
         Assert.Equal((Views, 30L), (last, view.Message.Timestamp.UnixTimestampMs));
         Assert.Equal(0, merge.OutOfOrderEpisodes);
     }
 
     [Fact]
-    public void A_record_stamped_later_than_those_behind_it_holds_none_of_them_back()
+    public void A_record_stamped_far_ahead_of_those_behind_it_is_a_stray_that_holds_none_of_them_back()
     {
-        // The orders' first record claims "now" (a producer's clock, or a missing timestamp the client filled in); the
-        // records behind it, and the views, are history.
+        // The orders' first record claims "now" (a missing timestamp the client filled in); behind it, and in the
+        // views, is history.
         var merge = Merge();
         merge.Enqueue(Orders, Record(1_000_000));
         merge.Enqueue(Orders, Record(20));
@@ -50,14 +51,43 @@ public sealed class InputMergeTests
         merge.MarkEnd(Orders);
         merge.MarkEnd(Views);
 
+        // The orders rank by their oldest (20): the stray goes where it sits and the rest interleaves as history.
+        Assert.Equal([(Views, 10L), (Orders, 1_000_000L), (Orders, 20L), (Views, 30L), (Orders, 40L), (Views, 50L)], TakeAll(merge));
+    }
+
+    [Fact]
+    public void A_record_ahead_of_those_behind_it_by_no_more_than_producer_skew_keeps_its_own_rank()
+    {
+        // Two producers' clocks a moment apart: the later event went first. The view between them comes before it,
+        // so that only the order behind it is late.
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(1_000));
+        merge.Enqueue(Orders, Record(400));
+        merge.Enqueue(Views, Record(700));
+        merge.MarkEnd(Orders);
+        merge.MarkEnd(Views);
+
+        Assert.Equal([(Views, 700L), (Orders, 1_000L), (Orders, 400L)], TakeAll(merge));
+    }
+
+    /// <summary>Every record, in the order taken, letting the brief waits for partitions read to their end run out.</summary>
+    private static List<(int Topic, long At)> TakeAll(InputMerge merge)
+    {
         var taken = new List<(int Topic, long At)>();
-        while (merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out var record))
+        for (long now = 0, waits = 0; waits < 2; now += CaughtUpIdleMs)
         {
-            taken.Add((topic, record.Message.Timestamp.UnixTimestampMs));
+            if (merge.TryTakeNext(now, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out var record))
+            {
+                taken.Add((topic, record.Message.Timestamp.UnixTimestampMs));
+                waits = 0;
+            }
+            else
+            {
+                waits++;
+            }
         }
 
-        // The orders rank by their oldest (20), so the odd one goes where it sits and the rest of history interleaves.
-        Assert.Equal([(Views, 10L), (Orders, 1_000_000L), (Orders, 20L), (Views, 30L), (Orders, 40L), (Views, 50L)], taken);
+        return taken;
     }
 
     [Fact]
@@ -106,19 +136,19 @@ public sealed class InputMergeTests
         merge.Enqueue(Orders, Record(10));
         merge.Enqueue(Orders, Record(11));
 
-        Assert.False(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.False(merge.TryTakeNext(1_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.True(merge.TryTakeNext(1_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.True(merge.TryTakeNext(1_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.False(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.False(merge.TryTakeNext(1_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(1_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(1_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
         Assert.Equal(1, merge.OutOfOrderEpisodes);
 
         // Once every partition has records again the episode is over; a later wait that runs out is a second one.
         merge.Enqueue(Views, Record(12));
         merge.Enqueue(Orders, Record(13));
-        Assert.True(merge.TryTakeNext(5_000, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.True(merge.TryTakeNext(5_000, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
         Assert.Equal(Views, topic);
-        Assert.False(merge.TryTakeNext(6_000, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.True(merge.TryTakeNext(6_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.False(merge.TryTakeNext(6_000, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(6_000 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
         Assert.Equal(2, merge.OutOfOrderEpisodes);
     }
 
@@ -130,18 +160,18 @@ public sealed class InputMergeTests
         var merge = Merge();
         merge.Enqueue(Orders, Record(30));
         merge.Enqueue(Views, Record(view));
-        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
         Assert.Equal(Orders, topic);
         merge.MarkEnd(Orders);
 
         // Orders read to their end at 30: the view may yet have an order before it, from a producer's next batch.
-        Assert.False(merge.TryTakeNext(100, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.True(merge.TryTakeNext(100 + CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.False(merge.TryTakeNext(100, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(100 + CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out topic, out _));
         Assert.Equal(Views, topic);
 
         // A late view, older than the newest order: nothing earlier can come from the orders, so no wait.
         merge.Enqueue(Views, Record(25));
-        Assert.True(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.True(merge.TryTakeNext(1_000, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out topic, out _));
         Assert.Equal(Views, topic);
         Assert.Equal(0, merge.OutOfOrderEpisodes);
     }
@@ -161,17 +191,17 @@ public sealed class InputMergeTests
         merge.Enqueue(Views, Record(20));
 
         // The silent carts partition holds the first record for CaughtUpIdleMs, then the task goes on.
-        Assert.False(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, out var topic, out _));
+        Assert.False(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
         Assert.Equal(Orders, topic);
-        Assert.True(merge.TryTakeNext(3_000, MaxIdleMs, CaughtUpIdleMs, out topic, out _));
+        Assert.True(merge.TryTakeNext(3_000, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out topic, out _));
         Assert.Equal(Orders, topic);
 
         // The orders buffer ran dry with its next fetch in flight: the view at 20 waits for it, for MaxIdleMs from now.
-        Assert.False(merge.TryTakeNext(3_000, MaxIdleMs, CaughtUpIdleMs, out _, out _));
-        Assert.False(merge.TryTakeNext(3_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, out _, out _));
+        Assert.False(merge.TryTakeNext(3_000, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.False(merge.TryTakeNext(3_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
         merge.Enqueue(Orders, Record(18));
-        Assert.True(merge.TryTakeNext(3_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, out topic, out var record));
+        Assert.True(merge.TryTakeNext(3_000 + MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out topic, out var record));
         Assert.Equal((Orders, 18L), (topic, record.Message.Timestamp.UnixTimestampMs));
         Assert.Equal(0, merge.OutOfOrderEpisodes);
     }

@@ -33,6 +33,7 @@ public sealed class StrayTimestampTests : IDisposable
         var clock = new StoppedClock(asOf);
         var options = scenario.Options(clock);
         options.MaxTaskIdleMs = 2_000; // the default: the scenario's 30 s would hide a wait behind the stray record
+        options.FollowWallClockWithinMs = 3_600_000; // the default, the bound past which a record is a stray
         options.MaxBufferedPerPartition = maxBuffered;
         var counters = scenario.RunWorkerUntilQuiet(lines.Length + 1, clock, options);
 
