@@ -34,10 +34,18 @@ public static class KafkaWorkerBenchmark
 
     public static async Task RunAsync(string[] args)
     {
+        // --tables: with the optional current-state tables published too (one more record per change).
+        var tables = args.Contains("--tables", StringComparer.Ordinal);
+        args = [.. args.Where(a => a != "--tables")];
         var events = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
         var rate = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000;
         var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
         var topics = new TopicOptions();
+        if (tables)
+        {
+            topics.CurrentSegments = TopicOptions.SuggestedTables[0];
+            topics.CurrentCategoryInterests = TopicOptions.SuggestedTables[1];
+        }
 
         if (events > 0)
         {
