@@ -105,7 +105,7 @@ public static class ChangeMessages
     /// for a cats(s) fact, <c>["sellerId","buyerId"]</c> for a pair's current segment, <c>["categoryId","buyerId"]</c> for a
     /// current category interest. Unambiguous for any ids, so that compaction keeps one record per subject.
     /// </summary>
-    public static void WriteKey(Utf8JsonWriter writer, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    public static void WriteSubjectKey(Utf8JsonWriter writer, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartArray();

@@ -10,7 +10,6 @@ namespace StreamSegments.Kafka.Processing;
 internal sealed class InputMerge
 {
     private readonly Queue<ConsumeResult<byte[]?, byte[]?>>[] buffers;
-    private readonly QueueMinimum[] oldest;
     private readonly bool[] atEnd;
     private readonly bool[] assigned;
     private readonly long[] newestTimestamp;
@@ -26,7 +25,6 @@ internal sealed class InputMerge
     public InputMerge(int inputTopics)
     {
         buffers = Enumerable.Range(0, inputTopics).Select(_ => new Queue<ConsumeResult<byte[]?, byte[]?>>()).ToArray();
-        oldest = Enumerable.Range(0, inputTopics).Select(_ => new QueueMinimum()).ToArray();
         atEnd = new bool[inputTopics];
         assigned = new bool[inputTopics];
         newestTimestamp = Enumerable.Repeat(long.MinValue, inputTopics).ToArray();
@@ -41,6 +39,9 @@ internal sealed class InputMerge
     /// </summary>
     public long OutOfOrderEpisodes { get; private set; }
 
+    /// <summary>Records taken where they sat in their partition although stamped far after the record behind them.</summary>
+    public long Strays { get; private set; }
+
     public void Assign(int topic) => assigned[topic] = true;
 
     public bool IsAssigned(int topic) => assigned[topic];
@@ -49,15 +50,18 @@ internal sealed class InputMerge
     public bool IsAtEnd(int topic) => atEnd[topic];
 
     /// <summary>Record timestamp (ms) of the oldest buffered record of input <paramref name="topic"/>, if any.</summary>
-    public bool TryPeekTimestamp(int topic, out long timestamp) => oldest[topic].TryPeek(out timestamp);
+    public bool TryPeekTimestamp(int topic, out long timestamp)
+    {
+        var found = buffers[topic].TryPeek(out var head);
+        timestamp = found ? head!.Message.Timestamp.UnixTimestampMs : 0;
+        return found;
+    }
 
     public int BufferedFor(int topic) => buffers[topic].Count;
 
     public void Enqueue(int topic, ConsumeResult<byte[]?, byte[]?> record)
     {
         buffers[topic].Enqueue(record);
-        oldest[topic].Added(record.Message.Timestamp.UnixTimestampMs);
-        newestTimestamp[topic] = Math.Max(newestTimestamp[topic], record.Message.Timestamp.UnixTimestampMs);
         atEnd[topic] = false;
     }
 
@@ -88,12 +92,13 @@ internal sealed class InputMerge
     /// topic order (for at most <paramref name="caughtUpIdleMs"/>): a producer writing the topics in timestamp
     /// order may not have appended that partition's next batch yet, so releasing the candidate at once would make
     /// a live run's order depend on batching and fetch timing, where a replay of the same topics would not.
-    /// A partition ranks by its next record's timestamp, unless that record is a stray, more than
-    /// <paramref name="strayAheadMs"/> ahead of the oldest buffered behind it (a timestamp of 0 that the client made
-    /// "now", a producer's wrong clock): ranked by its own timestamp, it would hold all of them back until the other
-    /// topics caught up with it, and they would all come late. It ranks by that oldest one instead. Skew within the
-    /// bound (producers' clocks, retries) keeps the usual rule, which leaves fewer records late when the next record
-    /// really is the later event.
+    /// A partition ranks by its next record's timestamp, unless that record is a stray, stamped more than
+    /// <paramref name="strayAheadMs"/> after the record right behind it (a timestamp of 0 that the client made "now",
+    /// a producer's wrong clock): ranked by its own timestamp, it would hold the rest of its partition back until the
+    /// other topics caught up with it, and all of it would come late. It ranks as the record behind it instead.
+    /// Skew within the bound (producers' clocks, retries) keeps the usual rule, which leaves fewer records late when
+    /// the next record really is the later event. Only the record behind counts: an old record deeper in the buffer
+    /// (a late event) must not pull the ones before it ahead of the other topics.
     /// </summary>
     public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, long strayAheadMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -102,10 +107,9 @@ internal sealed class InputMerge
         var best = long.MaxValue;
         for (var i = 0; i < buffers.Length; i++)
         {
-            if (assigned[i] && buffers[i].TryPeek(out var head) && oldest[i].TryPeek(out var oldestTimestamp))
+            if (assigned[i] && buffers[i].Count > 0)
             {
-                var next = head.Message.Timestamp.UnixTimestampMs;
-                var rank = next - oldestTimestamp > strayAheadMs ? oldestTimestamp : next;
+                var rank = RankOf(buffers[i], strayAheadMs, out _);
                 if (rank < best)
                 {
                     best = rank;
@@ -180,8 +184,27 @@ internal sealed class InputMerge
             OutOfOrderEpisodes++;
         }
 
+        // The newest a partition read to its end has delivered, for the wait above: a stray counts as the record
+        // behind it, or one stamped "now" would end that partition's waits for good.
+        best = RankOf(buffers[topic], strayAheadMs, out var stray);
         record = buffers[topic].Dequeue();
-        oldest[topic].Removed(record.Message.Timestamp.UnixTimestampMs);
+        newestTimestamp[topic] = Math.Max(newestTimestamp[topic], best);
+        if (stray)
+        {
+            Strays++;
+        }
+
         return true;
+    }
+
+    /// <summary>A partition's rank: its next record's timestamp, or for a stray (<see cref="TryTakeNext"/>), the next but one's.</summary>
+    private static long RankOf(Queue<ConsumeResult<byte[]?, byte[]?>> buffer, long strayAheadMs, out bool stray)
+    {
+        // The queue's struct enumerator: the second record without an allocation.
+        using var records = buffer.GetEnumerator();
+        records.MoveNext();
+        var next = records.Current.Message.Timestamp.UnixTimestampMs;
+        stray = records.MoveNext() && next - records.Current.Message.Timestamp.UnixTimestampMs > strayAheadMs;
+        return stray ? records.Current.Message.Timestamp.UnixTimestampMs : next;
     }
 }

@@ -132,7 +132,10 @@ internal sealed class PartitionTask : IDisposable
     public long ChangesBeforeReevaluation { get; set; }
 
     /// <summary>What the metric and the warning have said of the engine's <see cref="TaskCounters.EventIdsForgottenEarly"/>.</summary>
-    public ForgottenEventIds ForgottenEarly { get; } = new();
+    public RunningTotal ForgottenEarly { get; } = new();
+
+    /// <summary>What the warning has said of <see cref="InputMerge.Strays"/>.</summary>
+    public RunningTotal Strays { get; } = new();
 
     /// <summary>Records applied older than the task's clock, for the warning.</summary>
     public LateRecords LateRecords { get; } = new();

@@ -50,7 +50,7 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
             }
         }
 
-        if (topics.CurrentSegments.Length > 0)
+        if (!string.IsNullOrEmpty(topics.CurrentSegments))
         {
             PublishCurrent(topics.CurrentSegments, change.SellerId, change.BuyerId, change.To != Segment.None ? value : null);
         }
@@ -65,7 +65,7 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
         ChangeMessages.WriteCategoryInterestChange(writer, change);
         var value = End();
         producer.Produce(topics.CategoryInterestChanges, change.BuyerId.ToArray(), value, CommitHeaders());
-        if (topics.CurrentCategoryInterests.Length > 0)
+        if (!string.IsNullOrEmpty(topics.CurrentCategoryInterests))
         {
             PublishCurrent(topics.CurrentCategoryInterests, change.CategoryId, change.BuyerId, change.Entered ? value : null);
         }
@@ -77,7 +77,7 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
     public void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
     {
         var writer = Begin();
-        ChangeMessages.WriteKey(writer, sellerId, categoryId);
+        ChangeMessages.WriteSubjectKey(writer, sellerId, categoryId);
         var key = End();
         writer = Begin();
         ChangeMessages.WriteSellerCategory(writer, sellerId, categoryId, at);
@@ -95,7 +95,7 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
     private void PublishCurrent(string topic, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> buyerId, byte[]? value)
     {
         var writer = Begin();
-        ChangeMessages.WriteKey(writer, subject, buyerId);
+        ChangeMessages.WriteSubjectKey(writer, subject, buyerId);
         producer.Produce(topic, End(), value, CommitHeaders());
     }
 

@@ -16,6 +16,7 @@ internal sealed partial class TaskReports(SegmentStreamOptions options, SegmentP
     public void Report(IReadOnlyCollection<PartitionTask> tasks)
     {
         WarnOfEventIdsForgottenEarly(tasks);
+        WarnOfStrays(tasks);
         WarnOfLateRecords(tasks);
         LogCatchUpProgress(tasks);
     }
@@ -67,6 +68,18 @@ internal sealed partial class TaskReports(SegmentStreamOptions options, SegmentP
         }
     }
 
+    /// <summary>Logs, at most every 10 minutes per task, records taken where they sat although stamped far after the record behind them.</summary>
+    private void WarnOfStrays(IEnumerable<PartitionTask> tasks)
+    {
+        foreach (var task in tasks)
+        {
+            if (task.Strays.Due(monotonic.ElapsedMilliseconds, task.Inputs.Strays) is { } strays)
+            {
+                LogStrays(task.Partition, strays, TimeSpan.FromMilliseconds(options.FollowWallClockWithinMs));
+            }
+        }
+    }
+
     /// <summary>Logs, at most every 10 minutes per task, that buyers over Policy:MaxRememberedEventIds had event ids forgotten.</summary>
     private void WarnOfEventIdsForgottenEarly(IEnumerable<PartitionTask> tasks)
     {
@@ -87,4 +100,7 @@ internal sealed partial class TaskReports(SegmentStreamOptions options, SegmentP
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has buyers with more than Policy:MaxRememberedEventIds ({Max}) recent events (crawlers, or an id shared by many): {Forgotten} event ids forgotten early so far; re-sends of those events are applied again (harmless for true copies)")]
     private partial void LogEventIdsForgottenEarly(int task, int max, long forgotten);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {Task} has taken {Strays} records so far where they sat in their partition although stamped more than Kafka:FollowWallClockWithinMs ({Bound}) after the record behind them: a producer's clock, or a timestamp of 0 that the client made \"now\". Ranked by their own timestamp, they would have held the rest of their partition back. Fix the producer's timestamps (README, \"Backfilling history\")")]
+    private partial void LogStrays(int task, long strays, TimeSpan bound);
 }

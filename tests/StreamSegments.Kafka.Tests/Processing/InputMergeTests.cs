@@ -51,8 +51,67 @@ public sealed class InputMergeTests
         merge.MarkEnd(Orders);
         merge.MarkEnd(Views);
 
-        // The orders rank by their oldest (20): the stray goes where it sits and the rest interleaves as history.
+        // The stray ranks as the record behind it (20): it goes where it sits and the rest interleaves as history.
         Assert.Equal([(Views, 10L), (Orders, 1_000_000L), (Orders, 20L), (Views, 30L), (Orders, 40L), (Views, 50L)], TakeAll(merge));
+        Assert.Equal(1, merge.Strays);
+    }
+
+    [Fact]
+    public void A_stray_taken_does_not_end_the_wait_for_its_partition_once_it_is_read_to_its_end()
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(1_000_000));
+        merge.Enqueue(Orders, Record(20));
+        merge.Enqueue(Views, Record(30));
+        merge.MarkEnd(Orders);
+        merge.MarkEnd(Views);
+
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+
+        // The orders' next batch may still bring a record before the view at 30: the view waits, as it would have
+        // without the stray, whose "now" must not count as how far the orders have come.
+        Assert.False(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(CaughtUpIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
+        Assert.Equal(Views, topic);
+    }
+
+    [Fact]
+    public void An_old_record_in_a_partition_pulls_at_most_the_one_right_before_it_ahead_of_the_other_topics()
+    {
+        // A late event (stamped with its own, old time) behind records that are in order with the views.
+        var merge = Merge();
+        foreach (var at in new long[] { 6_000, 6_100, 6_200, 400 })
+        {
+            merge.Enqueue(Orders, Record(at));
+        }
+
+        merge.Enqueue(Views, Record(6_050));
+        merge.Enqueue(Views, Record(6_150));
+        merge.MarkEnd(Orders);
+        merge.MarkEnd(Views);
+
+        // Only the record right before it looks like a stray (it cannot tell a record stamped late from one stamped
+        // early): it goes one view early, where ranking by the partition's oldest would have taken all three.
+        Assert.Equal([(Orders, 6_000L), (Views, 6_050L), (Orders, 6_100L), (Orders, 6_200L), (Orders, 400L), (Views, 6_150L)], TakeAll(merge));
+        Assert.Equal(1, merge.Strays);
+    }
+
+    [Theory]
+    [InlineData(StrayAheadMs, false)]
+    [InlineData(StrayAheadMs + 1, true)]
+    public void A_record_is_a_stray_only_past_the_bound(long ahead, bool stray)
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(100 + ahead));
+        merge.Enqueue(Orders, Record(100));
+        merge.Enqueue(Views, Record(100 + ahead - 1));
+        merge.MarkEnd(Orders);
+        merge.MarkEnd(Views);
+
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
+        Assert.Equal(stray ? Orders : Views, topic);
+        Assert.Equal(stray ? 1 : 0, merge.Strays);
     }
 
     [Fact]
@@ -88,45 +147,6 @@ public sealed class InputMergeTests
         }
 
         return taken;
-    }
-
-    [Fact]
-    public void The_oldest_timestamp_of_a_queue_follows_what_is_added_and_removed()
-    {
-        var minimum = new QueueMinimum();
-        long[] queue = [5, 9, 3, 3, 7, 8, 1, 6];
-        Assert.False(minimum.TryPeek(out _));
-
-        var expected = new List<long>();
-        var actual = new List<long>();
-        foreach (var value in queue)
-        {
-            minimum.Added(value);
-        }
-
-        for (var i = 0; i < queue.Length; i++)
-        {
-            expected.Add(queue[i..].Min());
-            Assert.True(minimum.TryPeek(out var oldest));
-            actual.Add(oldest);
-            minimum.Removed(queue[i]);
-        }
-
-        Assert.Equal(expected, actual);
-        Assert.False(minimum.TryPeek(out _));
-
-        // Past its first capacity, in a steady stream, without losing the order.
-        for (var i = 0; i < 1_000; i++)
-        {
-            minimum.Added(1_000 - i);
-        }
-
-        for (var i = 0; i < 1_000; i++)
-        {
-            Assert.True(minimum.TryPeek(out var oldest));
-            Assert.Equal(1L, oldest);
-            minimum.Removed(1_000 - i);
-        }
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.All(facts, record =>
         {
             using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
-            Assert.Equal(FactKey(value.RootElement.GetProperty("sellerId").GetString()!, value.RootElement.GetProperty("categoryId").GetString()!), System.Text.Encoding.UTF8.GetString(record.Message.Key!));
+            Assert.Equal(SubjectKey(value.RootElement.GetProperty("sellerId").GetString()!, value.RootElement.GetProperty("categoryId").GetString()!), System.Text.Encoding.UTF8.GetString(record.Message.Key!));
         });
         Assert.Equal(SellerCategoriesOf(lines), facts.Select(r => System.Text.Encoding.UTF8.GetString(r.Message.Key!)).ToHashSet(StringComparer.Ordinal));
 
@@ -90,7 +90,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
             var subject = value.RootElement.GetProperty(subjectField).GetString()!;
             var buyer = value.RootElement.GetProperty("buyerId").GetString()!;
-            Assert.Equal(FactKey(subject, buyer), key);
+            Assert.Equal(SubjectKey(subject, buyer), key);
             table[key] = $"{subject}|{buyer}|{value.RootElement.GetProperty(stateField).GetString()}";
         }
 
@@ -109,13 +109,13 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         scenario.RunWorkerUntilQuiet(lines.Length, new StoppedClock(DateTimeOffset.Parse("2026-01-02T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
 
         var fact = Assert.Single(scenario.ReadCommitted(scenario.Topics.SellerCategories));
-        Assert.Equal(FactKey("Café+Co", "kids&toys"), System.Text.Encoding.UTF8.GetString(fact.Message.Key!));
+        Assert.Equal(SubjectKey("Café+Co", "kids&toys"), System.Text.Encoding.UTF8.GetString(fact.Message.Key!));
         var change = System.Text.Encoding.UTF8.GetString(Assert.Single(scenario.ReadCommitted(scenario.Topics.SegmentChanges)).Message.Value!);
         Assert.Contains("\"sellerId\":\"Café+Co\",\"buyerId\":\"b-ü\"", change, StringComparison.Ordinal);
     }
 
     /// <summary>A compacted topic's key as a consumer's JSON serializer writes it (only the escapes JSON requires).</summary>
-    private static string FactKey(string first, string second) => System.Text.Json.JsonSerializer.Serialize(new[] { first, second }, MinimalEscaping);
+    private static string SubjectKey(string first, string second) => System.Text.Json.JsonSerializer.Serialize(new[] { first, second }, MinimalEscaping);
 
     /// <summary>cats(s) as the contract defines it: every category that appeared with the seller in an interaction or an order's items.</summary>
     private static HashSet<string> SellerCategoriesOf(IEnumerable<string> lines)
@@ -135,7 +135,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             int[] learned = e.Kind == EventKind.OrderPaid ? e.ItemCategories.ToArray() : e.Kind.IsInteraction() ? [e.Category] : [];
             foreach (var category in learned)
             {
-                facts.Add(FactKey(System.Text.Encoding.UTF8.GetString(sellers.NameOf(e.Seller)), System.Text.Encoding.UTF8.GetString(categories.NameOf(category))));
+                facts.Add(SubjectKey(System.Text.Encoding.UTF8.GetString(sellers.NameOf(e.Seller)), System.Text.Encoding.UTF8.GetString(categories.NameOf(category))));
             }
         }
 

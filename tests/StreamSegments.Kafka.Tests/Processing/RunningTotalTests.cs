@@ -2,12 +2,12 @@ using StreamSegments.Kafka.Processing;
 
 namespace StreamSegments.Kafka.Tests.Processing;
 
-public class ForgottenEventIdsTests
+public class RunningTotalTests
 {
     [Fact]
     public void The_warning_names_the_running_total_at_most_once_per_interval_and_only_when_more_were_forgotten()
     {
-        var forgotten = new ForgottenEventIds();
+        var forgotten = new RunningTotal();
 
         Assert.Null(forgotten.Due(nowMs: 0, total: 0));
         Assert.Equal(900L, forgotten.Due(nowMs: 1_000, total: 900));

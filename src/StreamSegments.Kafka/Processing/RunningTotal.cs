@@ -1,15 +1,15 @@
 namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
-/// A task's event ids forgotten before their time (buyers over Policy:MaxRememberedEventIds): what the metric has
-/// counted and what the warning has said, of the engine's running total.
+/// A running total a task warns about (event ids forgotten early, stray records): what the metric has counted and
+/// what the warning has said of it.
 /// </summary>
-internal sealed class ForgottenEventIds
+internal sealed class RunningTotal
 {
     private readonly RepeatedWarning warning = new();
     private long reported;
 
-    /// <summary>The engine's total at the last commit, for the metric's increments.</summary>
+    /// <summary>The total at the last commit, for a metric's increments.</summary>
     public long Committed { get; set; }
 
     /// <summary>The total to report when the warning is due at <paramref name="nowMs"/> (more forgotten since the last one); null otherwise.</summary>
