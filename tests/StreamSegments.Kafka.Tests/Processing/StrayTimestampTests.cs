@@ -1,5 +1,3 @@
-using System.Text;
-using Confluent.Kafka;
 using StreamSegments.Core.Time;
 using StreamSegments.Kafka.Tests.Support;
 using StreamSegments.Worker.Tests.Support;
@@ -28,7 +26,8 @@ public sealed class StrayTimestampTests : IDisposable
         var head = stray == "invalid"
             ? firstOrder.Replace("\"eventId\":\"", "\"eventId\":\"x-", StringComparison.Ordinal).Replace("\"occurredAt\":\"20", "\"occurredAt\":\"x20", StringComparison.Ordinal)
             : firstOrder;
-        Produce([(head, asOf), .. lines.Select((line, i) => (line, asOf.AddDays(-800).AddMilliseconds(i)))]);
+        scenario.Produce([head], asOf);
+        scenario.Produce(lines, asOf.AddDays(-800));
 
         var clock = new StoppedClock(asOf);
         var options = scenario.Options(clock);
@@ -45,15 +44,4 @@ public sealed class StrayTimestampTests : IDisposable
     }
 
     public void Dispose() => scenario.Dispose();
-
-    private void Produce(IEnumerable<(string Line, DateTimeOffset At)> records)
-    {
-        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = scenario.Broker.BootstrapServers, EnableIdempotence = true }).Build();
-        foreach (var (line, at) in records)
-        {
-            producer.Produce(scenario.TopicOf(line), new Message<byte[]?, byte[]> { Key = KafkaScenario.KeyOf(line), Value = Encoding.UTF8.GetBytes(line), Timestamp = new Timestamp(at) });
-        }
-
-        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
-    }
 }
