@@ -1,7 +1,7 @@
 namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
-/// Paces a task's warning about something that goes on (late records, event ids forgotten early): given at most
+/// Paces a task's warning about something that goes on (late records, event ids forgotten early, strays): given at most
 /// once per interval, and only when something new happened since the last time.
 /// </summary>
 internal sealed class RepeatedWarning
