@@ -1,8 +1,8 @@
 namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
-/// Paces a task's warning about something that goes on (late records, event ids forgotten early, strays): given at most
-/// once per interval, and only when something new happened since the last time.
+/// Paces a task's warning about something that goes on (late records, event ids forgotten early, strays): given at
+/// most once per interval, and only when something new happened since the last time.
 /// </summary>
 internal sealed class RepeatedWarning
 {
