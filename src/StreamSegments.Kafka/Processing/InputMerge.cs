@@ -105,15 +105,15 @@ internal sealed class InputMerge
         topic = -1;
         record = null!;
         var best = long.MaxValue;
+        var stray = false;
         for (var i = 0; i < buffers.Length; i++)
         {
             if (assigned[i] && buffers[i].Count > 0)
             {
-                var rank = RankOf(buffers[i], strayAheadMs, out _);
+                var rank = RankOf(buffers[i], strayAheadMs, out var isStray);
                 if (rank < best)
                 {
-                    best = rank;
-                    topic = i;
+                    (best, topic, stray) = (rank, i, isStray);
                 }
             }
         }
@@ -186,7 +186,6 @@ internal sealed class InputMerge
 
         // The newest a partition read to its end has delivered, for the wait above: a stray counts as the record
         // behind it, or one stamped "now" would end that partition's waits for good.
-        best = RankOf(buffers[topic], strayAheadMs, out var stray);
         record = buffers[topic].Dequeue();
         newestTimestamp[topic] = Math.Max(newestTimestamp[topic], best);
         if (stray)
