@@ -12,7 +12,7 @@ internal sealed class RunningTotal
     /// <summary>The total at the last commit, for a metric's increments.</summary>
     public long Committed { get; set; }
 
-    /// <summary>The total to report when the warning is due at <paramref name="nowMs"/> (more forgotten since the last one); null otherwise.</summary>
+    /// <summary>The total to report when the warning is due at <paramref name="nowMs"/> (the total grew since the last one); null otherwise.</summary>
     public long? Due(long nowMs, long total, long everyMs = RepeatedWarning.EveryMs)
     {
         if (!warning.TryGive(nowMs, total > reported, everyMs))

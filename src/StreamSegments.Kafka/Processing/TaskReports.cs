@@ -7,7 +7,8 @@ namespace StreamSegments.Kafka.Processing;
 
 /// <summary>
 /// What the loop tells an operator about its tasks after a commit, each report at its own pace: catch-up progress
-/// while behind, records applied late, event ids forgotten early. Logged in the processor's category.
+/// while behind, records applied late, stray record timestamps, event ids forgotten early. Logged in the processor's
+/// category.
 /// </summary>
 internal sealed partial class TaskReports(SegmentStreamOptions options, SegmentPolicy policy, Stopwatch monotonic, StreamCounters counters, ILogger logger)
 {
