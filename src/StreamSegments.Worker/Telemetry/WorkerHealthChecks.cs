@@ -48,7 +48,10 @@ public sealed class WorkerLivenessCheck(SegmentWorkerService worker, IOptions<Te
     }
 }
 
-/// <summary>Readiness: the producer is initialised, the group has assigned this instance its tasks, and every one has restored.</summary>
+/// <summary>
+/// Readiness: the producer is initialised, the group has assigned this instance its tasks, and every one has restored.
+/// <c>/health/ready</c> also runs <see cref="WorkerLivenessCheck"/>: a stopped or hung loop is not ready either.
+/// </summary>
 public sealed class WorkerReadinessCheck(SegmentWorkerService worker) : IHealthCheck
 {
     public const string Tag = "ready";

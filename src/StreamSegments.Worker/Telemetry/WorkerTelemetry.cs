@@ -31,7 +31,8 @@ internal static class WorkerTelemetry
             services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             services.GetRequiredService<IOptions<SegmentStreamOptions>>().Value));
         builder.Services.AddHealthChecks()
-            .AddCheck<WorkerLivenessCheck>("processing-loop", tags: [WorkerLivenessCheck.Tag])
+            // Ready includes live: a rollout must not take an instance whose loop stopped or hangs for one that serves.
+            .AddCheck<WorkerLivenessCheck>("processing-loop", tags: [WorkerLivenessCheck.Tag, WorkerReadinessCheck.Tag])
             .AddCheck<WorkerReadinessCheck>("tasks-restored", tags: [WorkerReadinessCheck.Tag]);
 
         // The health service logs every failing probe at Error: after each rebalance, one per readiness probe until
