@@ -261,6 +261,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
             var processed = 0;
             var episodes = task.Inputs.OutOfOrderEpisodes;
+            var strays = task.Inputs.Strays;
             while (processed < 4096 && task.Inputs.TryTakeNext(now, options.MaxTaskIdleMs, options.CaughtUpIdleMs, options.FollowWallClockWithinMs, out var topic, out var record))
             {
                 if (task.Inputs.OutOfOrderEpisodes != episodes)
@@ -277,6 +278,8 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                     consumer!.Resume([record.TopicPartition]);
                 }
             }
+
+            Counters.StrayRecords += task.Inputs.Strays - strays;
         }
     }
 

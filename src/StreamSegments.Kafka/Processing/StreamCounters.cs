@@ -30,4 +30,7 @@ public sealed class StreamCounters
 
     /// <summary>Valid records older than their task's clock when applied, each stamped with the clock.</summary>
     public long LateRecords { get; set; }
+
+    /// <summary>Records ranked as the record behind them in their partition: stamped far after it (<see cref="InputMerge.Strays"/>).</summary>
+    public long StrayRecords { get; set; }
 }

@@ -130,13 +130,16 @@ public sealed class SegmentStreamTelemetry : IDisposable
 
         // While an instance joins its group or restores, it has no task series: these say whether it is stuck there.
         meter.CreateObservableGauge("streamsegments.ready", () => Volatile.Read(ref loop) is { IsReady: true } ? 1 : 0, unit: null,
-            "1 once the instance's tasks are assigned and restored (as /health/ready), 0 while it joins its group or restores.");
+            "1 once the instance's tasks are assigned and restored, 0 while it joins its group or restores (/health/ready also fails while the loop is stuck).");
         meter.CreateObservableCounter("streamsegments.input.out_of_order_episodes",
             () => Volatile.Read(ref counters)?.OutOfOrderEpisodes ?? 0, "{episode}",
             "Times a task waited Kafka:MaxTaskIdleMs for an input partition that had delivered nothing and went on without it, taking records out of timestamp order (a live run may then differ from a replay).");
         meter.CreateObservableCounter("streamsegments.records.late",
             () => Volatile.Read(ref counters)?.LateRecords ?? 0, "{record}",
             "Valid input records older than their task's clock when applied, each stamped with the clock: stragglers of live traffic, or history reaching the topics out of occurredAt order (a replay of the same events would differ).");
+        meter.CreateObservableCounter("streamsegments.input.records.stray",
+            () => Volatile.Read(ref counters)?.StrayRecords ?? 0, "{record}",
+            "Input records stamped more than Kafka:FollowWallClockWithinMs after the record behind them in their partition (a producer's clock, a timestamp of 0 made now), taken where they sat instead of holding the partition back.");
         meter.CreateObservableGauge("streamsegments.loop.heartbeat.age", ObserveHeartbeatAge, "s",
             "Seconds since the processing loop last went round or a restore last made progress; the loop goes round at least every 50 ms, so more than a few seconds means it is stuck.");
     }

@@ -47,7 +47,8 @@ public sealed class StrayTimestampTests : IDisposable
             KafkaScenario.Rows(scenario.ReadCommitted(scenario.Topics.SegmentChanges).Select(r => r.Message.Value), fields));
         Assert.Equal(lines.Length + 1, worker.Processor.Counters.RecordsConsumed);
 
-        // The producer's timestamps need fixing: said once, with the count.
+        // The producer's timestamps need fixing: counted for the metrics, and said once, with the count.
+        Assert.Equal(1, worker.Processor.Counters.StrayRecords);
         Assert.Single(logger.Lines, line => line.StartsWith("Warning: Task 0 has taken 1 records so far where they sat in their partition", StringComparison.Ordinal));
     }
 
