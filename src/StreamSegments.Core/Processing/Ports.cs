@@ -68,6 +68,19 @@ public interface IChangeSink
     void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
     {
     }
+
+    /// <summary>
+    /// A pair's segment as it stands (<see cref="ChangeCause.Restated"/>, from equal to to), for a sink that starts keeping
+    /// current state late (<see cref="SegmentTask.Restate"/>); not a change, and ignored by sinks of changes only.
+    /// </summary>
+    void SegmentRestated(in SegmentChange current)
+    {
+    }
+
+    /// <summary>An interest held as it stands, as <see cref="SegmentRestated"/> is for a pair's segment.</summary>
+    void CategoryInterestRestated(in CategoryInterestChange current)
+    {
+    }
 }
 
 /// <summary>What a task has done since it started; cheap to read at any time from the task's thread.</summary>

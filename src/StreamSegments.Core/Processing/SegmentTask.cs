@@ -201,6 +201,61 @@ public sealed class SegmentTask
     }
 
     /// <summary>
+    /// Hands the sink what a buyer holds as last published, at the clock: every pair's segment but none, every interest
+    /// entered (<see cref="IChangeSink.SegmentRestated"/>). For a consumer of current state that starts late; the state
+    /// is unchanged. A pair whose evaluation at the clock is still due (an event at its instant) gives its published
+    /// segment with the measures just before the clock, the instant that segment holds at; its own change follows.
+    /// </summary>
+    public void Restate(ReadOnlySpan<byte> buyerId)
+    {
+        var now = Clock.Now;
+        if (now == EventTime.None || !TryLoad(buyerId))
+        {
+            return;
+        }
+
+        foreach (var pair in buyer.Pairs)
+        {
+            if (pair.Published == Segment.None)
+            {
+                continue;
+            }
+
+            var measures = SegmentRules.Evaluate(pair, now, policy);
+            if (measures.Segment != pair.Published)
+            {
+                measures = SegmentRules.Evaluate(pair, now - 1, policy);
+            }
+
+            sink.SegmentRestated(new SegmentChange
+            {
+                SellerId = Sellers.NameOf(pair.Seller),
+                BuyerId = buyer.BuyerId,
+                From = pair.Published,
+                To = pair.Published,
+                EffectiveAt = now,
+                Cause = ChangeCause.Restated,
+                Measures = measures,
+            });
+        }
+
+        foreach (ref readonly var interest in buyer.Categories)
+        {
+            if (interest.Published)
+            {
+                sink.CategoryInterestRestated(new CategoryInterestChange
+                {
+                    CategoryId = Categories.NameOf(interest.Category),
+                    BuyerId = buyer.BuyerId,
+                    Entered = true,
+                    EffectiveAt = now,
+                    Cause = ChangeCause.Restated,
+                });
+            }
+        }
+    }
+
+    /// <summary>
     /// Registers a recovered buyer's timers: a boundary or an event at the clock's own instant (it may not have been
     /// evaluated before the checkpoint; evaluating twice changes nothing), the next boundary after the clock, and the instant its
     /// stored <see cref="BuyerState.ScheduledTimer"/> names, because <see cref="Finish"/> trusts that an entry

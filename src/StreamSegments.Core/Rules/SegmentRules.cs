@@ -26,6 +26,12 @@ public enum ChangeCause : byte
 
     /// <summary>The thresholds changed: the worker restored state published under other ones and re-evaluated it.</summary>
     PolicyChange = 4,
+
+    /// <summary>
+    /// Not a change: the state as it stands, published to a current-state table the worker was not filling before
+    /// (<see cref="Processing.IChangeSink.SegmentRestated"/>); from and to are the same.
+    /// </summary>
+    Restated = 5,
 }
 
 /// <summary>

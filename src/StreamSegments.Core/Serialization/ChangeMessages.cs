@@ -39,7 +39,8 @@ public static class ChangeMessages
         Span<byte> time = stackalloc byte[EventTime.FormattedLength];
 
         writer.WriteStartObject();
-        writer.WriteString(EventId, ChangeId(id, (byte)'S', change.SellerId, change.BuyerId, change.EffectiveAt, (byte)change.From, (byte)change.To));
+        // A restatement is not the change it restates: another id, even at the instant of that change.
+        writer.WriteString(EventId, ChangeId(id, change.Cause == ChangeCause.Restated ? (byte)'R' : (byte)'S', change.SellerId, change.BuyerId, change.EffectiveAt, (byte)change.From, (byte)change.To));
         writer.WriteString(SellerId, change.SellerId);
         writer.WriteString(BuyerId, change.BuyerId);
         WriteSegmentOrNull(writer, From, change.From);
@@ -73,7 +74,7 @@ public static class ChangeMessages
         Span<byte> time = stackalloc byte[EventTime.FormattedLength];
 
         writer.WriteStartObject();
-        writer.WriteString(EventId, ChangeId(id, (byte)'C', change.CategoryId, change.BuyerId, change.EffectiveAt, change.Entered ? (byte)1 : (byte)0, 0));
+        writer.WriteString(EventId, ChangeId(id, change.Cause == ChangeCause.Restated ? (byte)'I' : (byte)'C', change.CategoryId, change.BuyerId, change.EffectiveAt, change.Entered ? (byte)1 : (byte)0, 0));
         writer.WriteString(CategoryId, change.CategoryId);
         writer.WriteString(BuyerId, change.BuyerId);
         writer.WriteString(Change, change.Entered ? Entered : Left);
@@ -131,6 +132,7 @@ public static class ChangeMessages
         ChangeCause.WindowExit => "window-exit"u8,
         ChangeCause.Recency => "recency"u8,
         ChangeCause.PolicyChange => "policy-change"u8,
+        ChangeCause.Restated => "restated"u8,
         _ => "sleeping-horizon"u8,
     };
 

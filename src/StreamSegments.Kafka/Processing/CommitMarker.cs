@@ -20,13 +20,20 @@ namespace StreamSegments.Kafka.Processing;
 /// unknown. It travels beside the marker (<see cref="PolicyHeader"/>, the checkpoint cookie), not in its bytes: a
 /// worker of an earlier version reading the changelog (a rolling upgrade, a rollback) must still read the marker.
 /// </param>
-public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] NextOffsets, ulong Policy = 0)
+/// <param name="Tables">
+/// <see cref="TopicOptions.TablesFingerprint"/> of the current-state tables the task's state has been published to
+/// whole, 0 when unknown (an earlier build); beside the marker as the policy is (<see cref="TablesHeader"/>).
+/// </param>
+public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] NextOffsets, ulong Policy = 0, ulong Tables = 0)
 {
     /// <summary>Header on every record the worker produces, naming the commit (<c>task:epoch:sequence</c>) it belongs to.</summary>
     public const string Header = "segments-commit";
 
     /// <summary>Header of a marker record: <see cref="Policy"/>, 8 bytes little-endian.</summary>
     public const string PolicyHeader = "segments-policy";
+
+    /// <summary>Header of a marker record: <see cref="Tables"/>, 8 bytes little-endian.</summary>
+    public const string TablesHeader = "segments-tables";
 
     private const byte FormatVersion = 1;
 
@@ -88,21 +95,23 @@ public sealed record CommitMarker(long Epoch, long Sequence, long Clock, long[] 
         return bytes;
     }
 
-    public byte[] PolicyBytes()
+    public byte[] PolicyBytes() => Bytes(Policy);
+
+    public byte[] TablesBytes() => Bytes(Tables);
+
+    /// <summary>A marker record's marker: its value, and the policy and tables from its headers (0 without them).</summary>
+    public static CommitMarker Read(ReadOnlySpan<byte> value, Confluent.Kafka.Headers? headers) =>
+        Deserialize(value) with { Policy = HeaderValue(headers, PolicyHeader), Tables = HeaderValue(headers, TablesHeader) };
+
+    private static byte[] Bytes(ulong value)
     {
         var bytes = new byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Policy);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         return bytes;
     }
 
-    /// <summary>A marker record's marker: its value, and the policy from its header (0 without one).</summary>
-    public static CommitMarker Read(ReadOnlySpan<byte> value, Confluent.Kafka.Headers? headers) =>
-        Deserialize(value) with
-        {
-            Policy = headers is not null && headers.TryGetLastBytes(PolicyHeader, out var policy) && policy.Length == 8
-                ? BinaryPrimitives.ReadUInt64LittleEndian(policy)
-                : 0,
-        };
+    private static ulong HeaderValue(Confluent.Kafka.Headers? headers, string name) =>
+        headers is not null && headers.TryGetLastBytes(name, out var bytes) && bytes.Length == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : 0;
 
     public static CommitMarker Deserialize(ReadOnlySpan<byte> bytes)
     {

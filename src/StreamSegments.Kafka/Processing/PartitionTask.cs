@@ -35,6 +35,7 @@ internal sealed class PartitionTask : IDisposable
         FetchPositions = Enumerable.Repeat(-1L, inputTopics).ToArray();
         Epoch = BinaryPrimitives.ReadInt64LittleEndian(Guid.NewGuid().ToByteArray());
         PublishedPolicy = policy.Fingerprint();
+        PublishedTables = topics.TablesFingerprint();
         Store.Observer = Changelog;
     }
 
@@ -122,6 +123,19 @@ internal sealed class PartitionTask : IDisposable
     /// <summary>Buyers still to re-evaluate under the current policy, null when none; the task's records wait for them.</summary>
     public Queue<byte[]>? PendingReevaluation { get; set; }
 
+    /// <summary>
+    /// <see cref="TopicOptions.TablesFingerprint"/> of the current-state tables that hold the task's whole state, written
+    /// with every marker and checkpoint: the restored one until <see cref="PendingTableFill"/> is done, so that a crash or
+    /// a handover meanwhile fills them again.
+    /// </summary>
+    public ulong PublishedTables { get; set; }
+
+    /// <summary>Buyers still to restate to the current-state tables, null when none; the task's records wait for them.</summary>
+    public Queue<byte[]>? PendingTableFill { get; set; }
+
+    /// <summary>Records the fill has written so far (for the log).</summary>
+    public long TableFillRecords { get; set; }
+
     /// <summary>Facts of cats(s) restored from an earlier build's state that were never published; published from the loop.</summary>
     public List<(int Seller, int Category)>? UnpublishedFacts { get; set; }
 
@@ -157,7 +171,7 @@ internal sealed class PartitionTask : IDisposable
     /// </summary>
     public void WriteMarker(OutputProducer producer, string changelogTopic, Action<long> onMarkerDelivered)
     {
-        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy);
+        var marker = new CommitMarker(Epoch, Sequence + 1, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy, PublishedTables);
         var headers = new Headers();
         foreach (var header in Sink.CommitHeaders())
         {
@@ -165,6 +179,7 @@ internal sealed class PartitionTask : IDisposable
         }
 
         headers.Add(CommitMarker.PolicyHeader, marker.PolicyBytes());
+        headers.Add(CommitMarker.TablesHeader, marker.TablesBytes());
         producer.Produce(new TopicPartition(changelogTopic, Partition), marker.Key, marker.Serialize(), headers, report =>
         {
             if (report.Error.Code == ErrorCode.NoError)
@@ -181,7 +196,7 @@ internal sealed class PartitionTask : IDisposable
         CheckpointedSinceCommit = false;
     }
 
-    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy);
+    public CommitMarker CurrentMarker => new(Epoch, Sequence, Engine.Clock.Now, (long[])NextOffsets.Clone(), PublishedPolicy, PublishedTables);
 
     public void Dispose()
     {

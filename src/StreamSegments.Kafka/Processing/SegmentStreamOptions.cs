@@ -328,6 +328,13 @@ public sealed class TopicOptions
     /// <summary>The optional topics that are set: the current-state tables.</summary>
     public IReadOnlyList<string> Tables => [.. new[] { CurrentSegments, CurrentCategoryInterests }.Where(t => !string.IsNullOrEmpty(t))];
 
+    /// <summary>
+    /// Which current-state tables are named, as the commit markers record it (<see cref="CommitMarker.Tables"/>): a task
+    /// restored under other tables fills them with its state. Odd, so never 0 (unknown).
+    /// </summary>
+    public ulong TablesFingerprint() =>
+        System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes($"{CurrentSegments}\n{CurrentCategoryInterests}")) | 1;
+
     public IReadOnlyList<string> All =>
         [.. Inputs, SegmentChanges, CategoryInterestChanges, Changelog, DeadLetter, SellerCategories, .. Tables, .. PerSegment.Values.Distinct(StringComparer.Ordinal)];
 }

@@ -239,6 +239,15 @@ public sealed partial class SegmentStreamProcessor : IDisposable
                 }
             }
 
+            if (task.PendingTableFill is not null)
+            {
+                telemetry.Batch(default);
+                if (!FillTables(task))
+                {
+                    continue;
+                }
+            }
+
             if (task.UnpublishedFacts is { } facts)
             {
                 telemetry.Batch(default);
@@ -303,6 +312,27 @@ public sealed partial class SegmentStreamProcessor : IDisposable
         task.PublishedPolicy = policy.Fingerprint();
         task.Dirty = true; // its next marker says so, even when nothing changed
         LogReevaluated(task.Partition, task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges - task.ChangesBeforeReevaluation);
+        return true;
+    }
+
+    /// <summary>Restates a batch of the task's buyers to the current-state tables; true once none is left.</summary>
+    private bool FillTables(PartitionTask task)
+    {
+        var pending = task.PendingTableFill!;
+        for (var i = 0; i < 4096 && pending.TryDequeue(out var buyer); i++)
+        {
+            task.Engine.Restate(buyer);
+        }
+
+        task.Dirty = true; // the last batch's marker says the tables are whole, even when it restated nothing
+        if (pending.Count > 0)
+        {
+            return false;
+        }
+
+        task.PendingTableFill = null;
+        task.PublishedTables = options.Topics.TablesFingerprint();
+        LogTablesFilled(task.Partition, task.TableFillRecords);
         return true;
     }
 
@@ -625,6 +655,9 @@ public sealed partial class SegmentStreamProcessor : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Input {Topic} [{Partition}] lost offsets {From} to {To} ({Lost} records): the partition's log was truncated (retention, DeleteRecords) before this worker read them, and reading goes on at offset {Offset}. Their events were never applied; re-send them if they matter, and consider a longer retention on the input topics")]
     private partial void LogInputRecordsLost(string topic, int partition, long from, long to, long lost, long offset);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} filled the current-state tables with its state: {Records} records")]
+    private partial void LogTablesFilled(int task, long records);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker stopped: committed, checkpointed and left the group ({Records} records read since start, {Commits} commits)")]
     private partial void LogStopped(long records, long commits);

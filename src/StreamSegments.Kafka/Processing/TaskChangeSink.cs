@@ -74,6 +74,32 @@ internal sealed class TaskChangeSink(PartitionTask owner, OutputProducer produce
         owner.Dirty = true;
     }
 
+    /// <summary>A pair's segment as it stands, to the segments table only: it is no change (a table being filled).</summary>
+    public void SegmentRestated(in SegmentChange current)
+    {
+        if (!string.IsNullOrEmpty(topics.CurrentSegments))
+        {
+            var writer = Begin();
+            ChangeMessages.WriteSegmentChange(writer, current);
+            PublishCurrent(topics.CurrentSegments, current.SellerId, current.BuyerId, End());
+            owner.TableFillRecords++;
+            owner.Dirty = true;
+        }
+    }
+
+    /// <summary>An interest held as it stands, to the interests table only.</summary>
+    public void CategoryInterestRestated(in CategoryInterestChange current)
+    {
+        if (!string.IsNullOrEmpty(topics.CurrentCategoryInterests))
+        {
+            var writer = Begin();
+            ChangeMessages.WriteCategoryInterestChange(writer, current);
+            PublishCurrent(topics.CurrentCategoryInterests, current.CategoryId, current.BuyerId, End());
+            owner.TableFillRecords++;
+            owner.Dirty = true;
+        }
+    }
+
     public void SellerCategoryLearned(ReadOnlySpan<byte> sellerId, ReadOnlySpan<byte> categoryId, long at)
     {
         var writer = Begin();

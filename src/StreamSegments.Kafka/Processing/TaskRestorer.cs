@@ -130,6 +130,20 @@ internal sealed partial class TaskRestorer(
             task.ChangesBeforeReevaluation = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
             LogPolicyChanged(partition, buyers.Count);
         }
+
+        // Tables named since the state was last published whole (or renamed) hold only what changed while they were:
+        // the loop restates every buyer to them first, after any re-evaluation, so that they hold the whole state.
+        if (options.Topics.Tables.Count > 0 && restored.Marker is { } sealedWith && sealedWith.Tables != task.PublishedTables)
+        {
+            var buyers = new Queue<byte[]>();
+            store.ForEachBuyer(new BuyerState(), b => buyers.Enqueue(b.BuyerId.ToArray()));
+            if (buyers.Count > 0)
+            {
+                task.PublishedTables = sealedWith.Tables;
+                task.PendingTableFill = buyers;
+                LogTablesToFill(partition, buyers.Count, string.Join(", ", options.Topics.Tables));
+            }
+        }
         counters.Restores++;
         counters.RecordsRestored += restored.RecordsApplied;
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -141,6 +155,9 @@ internal sealed partial class TaskRestorer(
             restored.Marker is not { Clock: not EventTime.None } restoredAt ? "none" : EventTime.Format(restoredAt.Clock), (long)elapsed.TotalMilliseconds);
         return task;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task}'s state was not published whole to the current-state tables ({Tables}): restating its {Buyers} buyers there before its records")]
+    private partial void LogTablesToFill(int task, int buyers, string tables);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} restoring: its local checkpoint in {Directory} if there is a usable one, then its changelog")]
     private partial void LogRestoring(int task, string directory);

@@ -18,6 +18,11 @@ public sealed class RecordingSink : IChangeSink
 
     public List<RecordedInterestChange> Interests { get; } = [];
 
+    /// <summary>What <see cref="SegmentTask.Restate"/> handed over, kept apart from the changes.</summary>
+    public RecordingSink Restated => restated ??= new RecordingSink();
+
+    private RecordingSink? restated;
+
     /// <summary>One buyer's segment changes, as (from, to, effectiveAt, cause), in the order published.</summary>
     public List<(string? From, string? To, string At, ChangeCause Cause)> ChangesOf(string buyerId) =>
         Segments.Where(c => c.BuyerId == buyerId).Select(c => (c.From, c.To, c.EffectiveAt, c.Cause)).ToList();
@@ -34,6 +39,10 @@ public sealed class RecordingSink : IChangeSink
         change.Measures.Amount,
         change.Measures.LastOrder == EventTime.None ? null : EventTime.Format(change.Measures.LastOrder),
         change.Measures.LastOrderEver == EventTime.None ? null : EventTime.Format(change.Measures.LastOrderEver)));
+
+    public void SegmentRestated(in SegmentChange current) => Restated.SegmentChanged(current);
+
+    public void CategoryInterestRestated(in CategoryInterestChange current) => Restated.CategoryInterestChanged(current);
 
     public void CategoryInterestChanged(in CategoryInterestChange change) => Interests.Add(new RecordedInterestChange(
         Encoding.UTF8.GetString(change.CategoryId),

@@ -144,16 +144,19 @@ public sealed class ChangelogRestoreTests : IDisposable
         Assert.False(CommitMarker.TryParseCommitId(Encoding.ASCII.GetBytes(commitId), out _, out _));
 
     [Fact]
-    public void A_markers_policy_travels_in_its_header_and_its_bytes_stay_readable_by_earlier_workers()
+    public void A_markers_policy_and_tables_travel_in_its_headers_and_its_bytes_stay_readable_by_earlier_workers()
     {
-        var marker = new CommitMarker(Epoch: 7, Sequence: 3, Clock: 1_000, NextOffsets: [5, -1], Policy: new Core.Policy.SegmentPolicy().Fingerprint());
+        var marker = new CommitMarker(
+            Epoch: 7, Sequence: 3, Clock: 1_000, NextOffsets: [5, -1], Policy: new Core.Policy.SegmentPolicy().Fingerprint(),
+            Tables: new TopicOptions { CurrentSegments = "segments.current" }.TablesFingerprint());
         var bytes = marker.Serialize();
         Assert.Equal(1, bytes[0]); // format 1, all an earlier worker reads
 
-        var read = CommitMarker.Read(bytes, new Headers { { CommitMarker.PolicyHeader, marker.PolicyBytes() } });
-        Assert.Equal((marker.Epoch, marker.Sequence, marker.Clock, marker.Policy), (read.Epoch, read.Sequence, read.Clock, read.Policy));
+        var read = CommitMarker.Read(bytes, new Headers { { CommitMarker.PolicyHeader, marker.PolicyBytes() }, { CommitMarker.TablesHeader, marker.TablesBytes() } });
+        Assert.Equal((marker.Epoch, marker.Sequence, marker.Clock, marker.Policy, marker.Tables), (read.Epoch, read.Sequence, read.Clock, read.Policy, read.Tables));
         Assert.Equal(marker.NextOffsets, read.NextOffsets);
-        Assert.Equal(0UL, CommitMarker.Read(bytes, headers: null).Policy); // an earlier worker's marker: unknown
+        Assert.Equal((0UL, 0UL), (CommitMarker.Read(bytes, headers: null).Policy, CommitMarker.Read(bytes, headers: null).Tables)); // an earlier worker's marker: unknown
+        Assert.NotEqual(marker.Tables, new TopicOptions().TablesFingerprint()); // no table named is another set of tables
     }
 
     [Fact]

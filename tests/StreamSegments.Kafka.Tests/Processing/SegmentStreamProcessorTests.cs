@@ -61,15 +61,56 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         var snapshot = KafkaScenario.Rows(Path.Combine(fixture, "snapshot.jsonl"), "sellerId", "buyerId", "segment")
             .Where(row => !row.EndsWith("|interested-categories", StringComparison.Ordinal));
         Assert.Equal(snapshot, Current(options.Topics.CurrentSegments, "sellerId", "to"));
-        var interests = KafkaScenario.Rows(Path.Combine(fixture, "category-changes.jsonl"), "effectiveAt", "categoryId", "buyerId", "change")
+        Assert.Equal(HeldInterests(fixture), Current(options.Topics.CurrentCategoryInterests, "categoryId", "change"));
+    }
+
+    [Fact]
+    public void Tables_named_after_the_state_was_published_are_filled_with_it_once_before_more_records()
+    {
+        var fixture = RepoPaths.Fixture("scenario-small");
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
+        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
+        scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
+        var clock = new StoppedClock(asOf);
+        var options = scenario.Options(clock, successiveRuns: true);
+        scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
+
+        options.Topics.CurrentSegments = "segments.current";
+        options.Topics.CurrentCategoryInterests = "segments.category-interest.current";
+        foreach (var table in options.Topics.Tables)
+        {
+            scenario.Broker.CreateTopic(table, scenario.Partitions);
+        }
+
+        scenario.RunRestoredWorkerUntilQuiet(clock, options);
+
+        // Nothing changed since the first run: the tables hold its state, every record a restatement of it.
+        var snapshot = KafkaScenario.Rows(Path.Combine(fixture, "snapshot.jsonl"), "sellerId", "buyerId", "segment")
+            .Where(row => !row.EndsWith("|interested-categories", StringComparison.Ordinal));
+        Assert.Equal(snapshot, Current(options.Topics.CurrentSegments, "sellerId", "to"));
+        Assert.Equal(HeldInterests(fixture), Current(options.Topics.CurrentCategoryInterests, "categoryId", "change"));
+        var written = options.Topics.Tables.Sum(table => scenario.ReadCommitted(table).Count);
+        Assert.All(scenario.ReadCommitted(options.Topics.CurrentSegments), record =>
+        {
+            using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
+            Assert.Equal(("restated", value.RootElement.GetProperty("to").GetString()), (value.RootElement.GetProperty("cause").GetString(), value.RootElement.GetProperty("from").GetString()));
+        });
+        Assert.DoesNotContain(scenario.ReadCommitted(scenario.Topics.SegmentChanges), r => r.Message.Value.AsSpan().IndexOf("restated"u8) >= 0);
+
+        // Whole now, as the newest markers say: a restart restates nothing.
+        scenario.RunRestoredWorkerUntilQuiet(clock, options);
+        Assert.Equal(written, options.Topics.Tables.Sum(table => scenario.ReadCommitted(table).Count));
+    }
+
+    /// <summary>The interests held at the fixture's as-of: each (category, buyer) whose last change entered it.</summary>
+    private static IEnumerable<string> HeldInterests(string fixture) =>
+        KafkaScenario.Rows(Path.Combine(fixture, "category-changes.jsonl"), "effectiveAt", "categoryId", "buyerId", "change")
             .Select(row => row.Split('|'))
             .GroupBy(row => (row[1], row[2]))
             .Select(g => g.OrderBy(row => row[0], StringComparer.Ordinal).Last())
             .Where(row => row[3] == "entered")
             .Select(row => $"{row[1]}|{row[2]}|entered")
             .Order(StringComparer.Ordinal);
-        Assert.Equal(interests, Current(options.Topics.CurrentCategoryInterests, "categoryId", "change"));
-    }
 
     /// <summary>
     /// A current-state table as compaction leaves it (the last record per key; a tombstone removes it), as

@@ -120,6 +120,35 @@ public sealed class SchemaTests : IDisposable
         Assert.Contains("\"learnedAt\":\"2026-01-01T00:00:00.000Z\"", row, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_restated_pair_and_interest_as_the_worker_writes_them_to_its_tables_match_their_schemas()
+    {
+        var at = Core.Time.EventTime.Parse("2026-01-01T00:00:00Z");
+        var pair = Row(writer => Core.Serialization.ChangeMessages.WriteSegmentChange(writer, new Core.Processing.SegmentChange
+        {
+            SellerId = "s-1"u8,
+            BuyerId = "b-1"u8,
+            From = Core.Rules.Segment.New,
+            To = Core.Rules.Segment.New,
+            EffectiveAt = at,
+            Cause = Core.Rules.ChangeCause.Restated,
+            Measures = new Core.Rules.PairEvaluation(Core.Rules.Segment.New, new Core.Rules.RfmScore(1, 3, 3), 1, 10m, at - 1, at - 1, false),
+        }));
+        var interest = Row(writer => Core.Serialization.ChangeMessages.WriteCategoryInterestChange(writer, new Core.Processing.CategoryInterestChange
+        {
+            CategoryId = "c-1"u8,
+            BuyerId = "b-1"u8,
+            Entered = true,
+            EffectiveAt = at,
+            Cause = Core.Rules.ChangeCause.Restated,
+        }));
+
+        Assert.Empty((await Load("outputs/segment-change.schema.json")).Validate(pair));
+        Assert.Empty((await Load("outputs/category-interest-change.schema.json")).Validate(interest));
+        Assert.Contains("\"from\":\"new\",\"to\":\"new\"", pair, StringComparison.Ordinal);
+        Assert.Contains("\"cause\":\"restated\"", interest, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("outputs/seller-category.schema.json", """{"eventId":"0123456789abcdef0123456789abcdef","sellerId":"s","categoryId":"","learnedAt":"2026-01-01T00:00:00.000Z"}""")]
     [InlineData("outputs/segment-change.schema.json", """{"eventId":"0123456789abcdef0123456789abcdef","sellerId":"s","buyerId":"b","from":null,"to":"new","effectiveAt":"2026-01-01T00:00:00.000Z","cause":"event","rfm":"R4F1M1","orders":1,"amount":5,"lastOrderAt":"2026-01-01T00:00:00.000Z"}""")]
@@ -132,6 +161,17 @@ public sealed class SchemaTests : IDisposable
         var schema = await Load(schemaFile);
 
         Assert.NotEmpty(schema.Validate(row));
+    }
+
+    private static string Row(Action<System.Text.Json.Utf8JsonWriter> write)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static Task<JsonSchema> Load(string relative) => JsonSchema.FromFileAsync(Path.Combine(RepoPaths.Root, "schemas", relative));
