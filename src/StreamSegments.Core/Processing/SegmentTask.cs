@@ -202,9 +202,10 @@ public sealed class SegmentTask
 
     /// <summary>
     /// Hands the sink what a buyer holds as last published, at the clock: every pair's segment but none, every interest
-    /// entered (<see cref="IChangeSink.SegmentRestated"/>). For a consumer of current state that starts late; the state
-    /// is unchanged. A pair whose evaluation at the clock is still due (an event at its instant) gives its published
-    /// segment with the measures just before the clock, the instant that segment holds at; its own change follows.
+    /// entered (<see cref="IChangeSink.SegmentRestated"/>), with the measures at the clock. For a consumer of current
+    /// state that starts late; the state and the timers are unchanged. A pair or interest whose evaluation at the clock
+    /// differs from what was published (an event, a late record or a boundary at the clock's instant, not evaluated
+    /// yet) is left out: its change follows when the clock passes that instant, and says what holds.
     /// </summary>
     public void Restate(ReadOnlySpan<byte> buyerId)
     {
@@ -224,7 +225,7 @@ public sealed class SegmentTask
             var measures = SegmentRules.Evaluate(pair, now, policy);
             if (measures.Segment != pair.Published)
             {
-                measures = SegmentRules.Evaluate(pair, now - 1, policy);
+                continue;
             }
 
             sink.SegmentRestated(new SegmentChange
@@ -241,7 +242,7 @@ public sealed class SegmentTask
 
         foreach (ref readonly var interest in buyer.Categories)
         {
-            if (interest.Published)
+            if (interest.Published && SegmentRules.IsInterested(interest, now, policy))
             {
                 sink.CategoryInterestRestated(new CategoryInterestChange
                 {

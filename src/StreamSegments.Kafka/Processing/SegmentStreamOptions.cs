@@ -23,6 +23,9 @@ public sealed class SegmentStreamOptions : IValidatableObject
     [Required]
     public TopicOptions Topics { get; set; } = new();
 
+    /// <summary>Buyers restated per loop pass while a task fills the current-state tables (a small value lets tests stop one mid-fill).</summary>
+    internal int RestateBatchBuyers { get; set; } = 4096;
+
     /// <summary>How often outputs, changelog and input offsets are committed in one transaction.</summary>
     [Range(10, 60_000)]
     public int CommitIntervalMs { get; set; } = 100;

@@ -319,7 +319,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     private bool FillTables(PartitionTask task)
     {
         var pending = task.PendingTableFill!;
-        for (var i = 0; i < 4096 && pending.TryDequeue(out var buyer); i++)
+        for (var i = 0; i < options.RestateBatchBuyers && pending.TryDequeue(out var buyer); i++)
         {
             task.Engine.Restate(buyer);
         }

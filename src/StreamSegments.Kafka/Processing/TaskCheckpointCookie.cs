@@ -10,7 +10,9 @@ namespace StreamSegments.Kafka.Processing;
 /// Format 3 starts with -3, then the offset, the time, the policy, the tables and the marker. Format 2 started with
 /// -2 and had no tables (read as unknown). Format 1, written before checkpoints carried their time, started with the
 /// offset (never negative) and had neither time nor policy: its age is unknown, so a restore does not trust it. A
-/// build that reads an older format takes a newer cookie for format 1 and restores from the changelog instead.
+/// build that knows only older formats reads a newer cookie as format 1: its marker does not parse (or, if it ever
+/// did, its offset is negative and its age unknown), so that build logs the checkpoint as unusable and restores from
+/// the changelog.
 /// </remarks>
 internal sealed record TaskCheckpointCookie(long ChangelogOffset, long? TakenAtMs, CommitMarker Marker)
 {

@@ -19,6 +19,10 @@ public sealed class EncodedStateStore(SymbolTable sellers, SymbolTable categorie
 
     public IEnumerable<string> BuyerIds => records.Keys;
 
+    /// <summary>Every record as stored, to compare before and after something that must not write.</summary>
+    public List<(string BuyerId, string Bytes)> Snapshot() =>
+        [.. records.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => (r.Key, Convert.ToBase64String(r.Value)))];
+
     public bool TryLoad(ReadOnlySpan<byte> buyerId, BuyerState state)
     {
         if (!records.TryGetValue(Encoding.UTF8.GetString(buyerId), out var data))

@@ -102,6 +102,38 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         Assert.Equal(written, options.Topics.Tables.Sum(table => scenario.ReadCommitted(table).Count));
     }
 
+    [Fact]
+    public void A_fill_stopped_part_way_is_done_again_whole_at_the_next_start()
+    {
+        var fixture = RepoPaths.Fixture("scenario-small");
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
+        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
+        scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
+        var clock = new StoppedClock(asOf);
+        var options = scenario.Options(clock, successiveRuns: true);
+        scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
+
+        // One buyer per loop pass: the worker is stopped once the first restatements are committed, long before the end.
+        options.Topics.CurrentSegments = "segments.current";
+        scenario.Broker.CreateTopic(options.Topics.CurrentSegments, scenario.Partitions);
+        options.RestateBatchBuyers = 1;
+        var snapshot = KafkaScenario.Rows(Path.Combine(fixture, "snapshot.jsonl"), "sellerId", "buyerId", "segment")
+            .Where(row => !row.EndsWith("|interested-categories", StringComparison.Ordinal)).ToList();
+        using (var worker = scenario.StartWorker(options, clock))
+        {
+            KafkaScenario.WaitFor(() => worker.Failure is not null || scenario.ReadCommitted(options.Topics.CurrentSegments).Count > 0, "the first restatements");
+            worker.Stop();
+            Assert.Null(worker.Failure);
+        }
+
+        Assert.InRange(Current(options.Topics.CurrentSegments, "sellerId", "to").Count, 1, snapshot.Count - 1);
+
+        // Its markers still said the table did not hold the whole state: the next start fills it again, whole.
+        options.RestateBatchBuyers = 4096;
+        scenario.RunRestoredWorkerUntilQuiet(clock, options);
+        Assert.Equal(snapshot, Current(options.Topics.CurrentSegments, "sellerId", "to"));
+    }
+
     /// <summary>The interests held at the fixture's as-of: each (category, buyer) whose last change entered it.</summary>
     private static IEnumerable<string> HeldInterests(string fixture) =>
         KafkaScenario.Rows(Path.Combine(fixture, "category-changes.jsonl"), "effectiveAt", "categoryId", "buyerId", "change")
