@@ -67,13 +67,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
     [Fact]
     public void Tables_named_after_the_state_was_published_are_filled_with_it_once_before_more_records()
     {
-        var fixture = RepoPaths.Fixture("scenario-small");
-        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
-        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
-        scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
-        var clock = new StoppedClock(asOf);
-        var options = scenario.Options(clock, successiveRuns: true);
-        scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
+        var (fixture, clock, options) = RunFixtureWithoutTables();
 
         options.Topics.CurrentSegments = "segments.current";
         options.Topics.CurrentCategoryInterests = "segments.category-interest.current";
@@ -105,13 +99,7 @@ public sealed class SegmentStreamProcessorTests : IDisposable
     [Fact]
     public void A_fill_stopped_part_way_is_done_again_whole_at_the_next_start()
     {
-        var fixture = RepoPaths.Fixture("scenario-small");
-        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
-        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
-        scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
-        var clock = new StoppedClock(asOf);
-        var options = scenario.Options(clock, successiveRuns: true);
-        scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
+        var (fixture, clock, options) = RunFixtureWithoutTables();
 
         // One buyer per loop pass: the worker is stopped once the first restatements are committed, long before the end.
         options.Topics.CurrentSegments = "segments.current";
@@ -132,6 +120,19 @@ public sealed class SegmentStreamProcessorTests : IDisposable
         options.RestateBatchBuyers = 4096;
         scenario.RunRestoredWorkerUntilQuiet(clock, options);
         Assert.Equal(snapshot, Current(options.Topics.CurrentSegments, "sellerId", "to"));
+    }
+
+    /// <summary>The fixture's events through a worker with no current-state table, its clock stopped at the as-of instant.</summary>
+    private (string Fixture, StoppedClock Clock, SegmentStreamOptions Options) RunFixtureWithoutTables()
+    {
+        var fixture = RepoPaths.Fixture("scenario-small");
+        var lines = File.ReadAllLines(Path.Combine(fixture, "events.jsonl"));
+        var asOf = EventTime.ToDateTimeOffset(EventTime.Parse(File.ReadAllText(Path.Combine(fixture, "as-of.txt")).Trim()));
+        scenario.Produce(lines, firstTimestamp: asOf.AddDays(-800));
+        var clock = new StoppedClock(asOf);
+        var options = scenario.Options(clock, successiveRuns: true);
+        scenario.RunWorkerUntilQuiet(lines.Length, clock, options);
+        return (fixture, clock, options);
     }
 
     /// <summary>The interests held at the fixture's as-of: each (category, buyer) whose last change entered it.</summary>
