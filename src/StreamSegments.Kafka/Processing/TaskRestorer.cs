@@ -104,6 +104,11 @@ internal sealed partial class TaskRestorer(
             // is still held back, instead of having the rest of its history stamped with now.
             LastRecordAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
         };
+        // Published under other thresholds, or tables named since the state was last published whole (or renamed):
+        // the loop goes through every buyer first, so the restore's own scan of the store collects their ids.
+        var reevaluate = restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint();
+        var fillTables = options.Topics.Tables.Count > 0 && restored.Marker is { } sealedWith && sealedWith.Tables != task.PublishedTables;
+        var buyers = reevaluate || fillTables ? new List<byte[]>() : null;
         var scanned = 0;
         var unpublishedFacts = new List<(int Seller, int Category)>();
         store.RestoreInto(
@@ -111,6 +116,7 @@ internal sealed partial class TaskRestorer(
             buyer =>
             {
                 task.Readings.Restored(buyer);
+                buyers?.Add(buyer.BuyerId.ToArray());
                 if (++scanned % 4096 == 0)
                 {
                     reportProgress();
@@ -118,32 +124,26 @@ internal sealed partial class TaskRestorer(
             },
             unpublishedFacts);
         task.UnpublishedFacts = unpublishedFacts.Count > 0 ? unpublishedFacts : null;
-        if (restored.Marker is { Policy: not 0 } sealedBy && sealedBy.Policy != policy.Fingerprint())
+        if (reevaluate)
         {
-            // Published under other thresholds: what each pair should be now is published at the clock (from the
-            // loop, a batch per pass, so that no transaction spans the rest of the rebalance), and the timers,
-            // already queued by the current policy, take it from there.
-            var buyers = new Queue<byte[]>();
-            store.ForEachBuyer(new BuyerState(), b => buyers.Enqueue(b.BuyerId.ToArray()));
+            // What each pair should be now is published at the clock (from the loop, a batch per pass, so that no
+            // transaction spans the rest of the rebalance), and the timers, already queued by the current policy, take
+            // it from there.
             task.PublishedPolicy = PartitionTask.MixedPolicies;
-            task.PendingReevaluation = buyers;
+            task.PendingReevaluation = new Queue<byte[]>(buyers!);
             task.ChangesBeforeReevaluation = task.Engine.Counters.SegmentChanges + task.Engine.Counters.CategoryInterestChanges;
-            LogPolicyChanged(partition, buyers.Count);
+            LogPolicyChanged(partition, buyers!.Count);
         }
 
-        // Tables named since the state was last published whole (or renamed) hold only what changed while they were:
-        // the loop restates every buyer to them first, after any re-evaluation, so that they hold the whole state.
-        if (options.Topics.Tables.Count > 0 && restored.Marker is { } sealedWith && sealedWith.Tables != task.PublishedTables)
+        // The tables hold only what changed while they were named: every buyer is restated to them, after any
+        // re-evaluation, so that they hold the whole state.
+        if (fillTables && buyers!.Count > 0)
         {
-            var buyers = new Queue<byte[]>();
-            store.ForEachBuyer(new BuyerState(), b => buyers.Enqueue(b.BuyerId.ToArray()));
-            if (buyers.Count > 0)
-            {
-                task.PublishedTables = sealedWith.Tables;
-                task.PendingTableFill = buyers;
-                LogTablesToFill(partition, buyers.Count, string.Join(", ", options.Topics.Tables));
-            }
+            task.PublishedTables = restored.Marker!.Tables;
+            task.PendingTableFill = new Queue<byte[]>(buyers);
+            LogTablesToFill(partition, buyers.Count, string.Join(", ", options.Topics.Tables));
         }
+
         counters.Restores++;
         counters.RecordsRestored += restored.RecordsApplied;
         var elapsed = Stopwatch.GetElapsedTime(started);
