@@ -14,8 +14,8 @@ internal sealed class InputMerge
     private readonly bool[] assigned;
     private readonly long[] newestTimestamp;
 
-    // Since when each partition with nothing buffered and its end not known has held a record back (-1: it is not
-    // holding one), and whether its wait ran out: each gets its own MaxIdleMs, however long another one held the task.
+    // Since when each partition with nothing buffered (or a possible stray alone) and its end not known has held a
+    // record back (-1: it is not holding one), and whether its wait ran out: each gets its own MaxIdleMs, however long another one held the task.
     private readonly long[] unreadSince;
     private readonly bool[] gaveUpOn;
 
@@ -34,8 +34,8 @@ internal sealed class InputMerge
 
     /// <summary>
     /// Times this task stopped waiting for an input partition it had no records of (none fetched, not known to be
-    /// read to its end) and took the other topics' records out of timestamp order: where a live run may differ
-    /// from a replay of the same topics.
+    /// read to its end), or only one that may be a stray, and took the other topics' records out of timestamp order:
+    /// where a live run may differ from a replay of the same topics.
     /// </summary>
     public long OutOfOrderEpisodes { get; private set; }
 
@@ -98,7 +98,10 @@ internal sealed class InputMerge
     /// other topics caught up with it, and all of it would come late. It ranks as the record behind it instead.
     /// Skew within the bound (producers' clocks, retries) keeps the usual rule, which leaves fewer records late when
     /// the next record really is the later event. Only the record behind counts: an old record deeper in the buffer
-    /// (a late event) must not pull the ones before it ahead of the other topics.
+    /// (a late event) must not pull the ones before it ahead of the other topics. A partition whose only buffered
+    /// record is stamped that far after the candidate, its end not known, holds the task like one with nothing
+    /// buffered: the record behind it, not fetched yet, decides whether it is a stray that ranks before the candidate
+    /// (a fetch may bring a single batch, and a backfill's stray is often a batch of its own).
     /// </summary>
     public bool TryTakeNext(long monotonicMs, int maxIdleMs, int caughtUpIdleMs, long strayAheadMs, out int topic, out ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -131,7 +134,8 @@ internal sealed class InputMerge
         var caughtUpHolds = false;
         for (var i = 0; i < buffers.Length; i++)
         {
-            var unread = assigned[i] && buffers[i].Count == 0 && !atEnd[i];
+            var unread = assigned[i] && !atEnd[i]
+                && (buffers[i].Count == 0 || (buffers[i].Count == 1 && i != topic && buffers[i].Peek().Message.Timestamp.UnixTimestampMs - best > strayAheadMs));
             if (!unread)
             {
                 unreadSince[i] = -1;

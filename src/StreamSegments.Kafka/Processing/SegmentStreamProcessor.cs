@@ -650,7 +650,7 @@ public sealed partial class SegmentStreamProcessor : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: group {GroupId}, transactional id {TransactionalId}, {Partitions} partitions per topic; waiting for the group to assign it tasks (after an instance of the group stopped, the embedded broker holds them until that member's session times out, about 45 s)")]
     private partial void LogStarted(string groupId, string transactionalId, int partitions);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of and goes on without it: records are taken out of timestamp order until it arrives")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {Task} waited {MaxTaskIdleMs} ms for an input partition it has no records of (or only one, stamped so far ahead that it may be a stray) and goes on without it: records are taken out of timestamp order until the partition delivers")]
     private partial void LogOutOfOrder(int task, int maxTaskIdleMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Input {Topic} [{Partition}] lost offsets {From} to {To} ({Lost} records): the partition's log was truncated (retention, DeleteRecords) before this worker read them, and reading goes on at offset {Offset}. Their events were never applied; re-send them if they matter, and consider a longer retention on the input topics")]

@@ -77,6 +77,55 @@ public sealed class InputMergeTests
     }
 
     [Fact]
+    public void A_lone_record_far_ahead_of_the_candidate_holds_the_task_until_the_record_behind_it_shows_it_is_a_stray()
+    {
+        // The orders' first fetch brought only the stray, a batch of its own; their history is in the next one.
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(1_000_000));
+        merge.Enqueue(Views, Record(10));
+        merge.Enqueue(Views, Record(30));
+        merge.MarkEnd(Views);
+
+        Assert.False(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.False(merge.TryTakeNext(MaxIdleMs - 1, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        merge.Enqueue(Orders, Record(20));
+        merge.MarkEnd(Orders);
+
+        Assert.Equal([(Views, 10L), (Orders, 1_000_000L), (Orders, 20L), (Views, 30L)], TakeAll(merge));
+        Assert.Equal(1, merge.Strays);
+        Assert.Equal(0, merge.OutOfOrderEpisodes);
+    }
+
+    [Fact]
+    public void A_lone_record_that_may_be_a_stray_holds_the_task_no_longer_than_the_idle_limit_and_giving_up_is_an_episode()
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(1_000_000));
+        merge.Enqueue(Views, Record(10));
+        merge.MarkEnd(Views);
+
+        Assert.False(merge.TryTakeNext(500, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out _, out _));
+        Assert.True(merge.TryTakeNext(500 + MaxIdleMs, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
+        Assert.Equal(Views, topic);
+        Assert.Equal(1, merge.OutOfOrderEpisodes);
+    }
+
+    [Theory]
+    [InlineData(10 + StrayAheadMs, Views)] // within the bound of the view: not a stray whatever is behind it
+    [InlineData(5, Orders)] // the candidate itself: taken where it sits, stray or not, it holds nothing back
+    public void A_lone_record_that_cannot_rank_before_the_candidate_holds_nothing(long order, int first)
+    {
+        var merge = Merge();
+        merge.Enqueue(Orders, Record(order));
+        merge.Enqueue(Views, Record(10));
+        merge.MarkEnd(Views);
+
+        Assert.True(merge.TryTakeNext(0, MaxIdleMs, CaughtUpIdleMs, StrayAheadMs, out var topic, out _));
+        Assert.Equal(first, topic);
+        Assert.Equal(0, merge.OutOfOrderEpisodes);
+    }
+
+    [Fact]
     public void An_old_record_in_a_partition_pulls_at_most_the_one_right_before_it_ahead_of_the_other_topics()
     {
         // A late event (stamped with its own, old time) behind records that are in order with the views.
