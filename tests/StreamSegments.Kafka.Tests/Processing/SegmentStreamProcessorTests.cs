@@ -109,7 +109,10 @@ public sealed class SegmentStreamProcessorTests : IDisposable
             .Where(row => !row.EndsWith("|interested-categories", StringComparison.Ordinal)).ToList();
         using (var worker = scenario.StartWorker(options, clock))
         {
-            KafkaScenario.WaitFor(() => worker.Failure is not null || scenario.ReadCommitted(options.Topics.CurrentSegments).Count > 0, "the first restatements");
+            // The commit count first: reading the table takes a fetch wait, during which the fill goes on.
+            KafkaScenario.WaitFor(
+                () => worker.Failure is not null || (worker.Processor.Counters.Commits > 0 && scenario.ReadCommitted(options.Topics.CurrentSegments).Count > 0),
+                "the first restatements");
             worker.Stop();
             Assert.Null(worker.Failure);
         }

@@ -70,7 +70,9 @@ public sealed class ExactlyOnceTests : IDisposable
         var half = input.Length / 2;
         scenario.Produce(input.Take(half), new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
         using var first = WorkerProcess.Start(scenario, "instance-a", Path.Combine(workDirectory, "a"));
-        using var second = WorkerProcess.Start(scenario, "instance-b", Path.Combine(workDirectory, "b"));
+        // The second half is produced while the second instance runs: a partition read to its end waits 5 s (README,
+        // "Backfilling history") for the producer's next batch to it, not 250 ms that a loaded machine can outlast.
+        using var second = WorkerProcess.Start(scenario, "instance-b", Path.Combine(workDirectory, "b"), ["--Kafka:CaughtUpIdleMs", "5000"]);
         first.WaitUntilCommitted(scenario, half);
         Assert.Contains("this instance now runs tasks", second.Log, StringComparison.Ordinal);
 

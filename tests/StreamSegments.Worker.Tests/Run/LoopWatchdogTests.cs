@@ -87,19 +87,30 @@ public class LoopWatchdogTests
         var lifetime = new RecordingLifetime();
         var logger = new RecordingLogger<LoopWatchdogService>();
         int? exitCode = null;
+        var checks = 0;
         using var watchdog = new LoopWatchdogService(
-            () => loop, code => exitCode = code, Options.Create(run ?? Run), Options.Create(Probes),
+            () =>
+            {
+                Interlocked.Increment(ref checks);
+                return loop;
+            },
+            code => exitCode = code, Options.Create(run ?? Run), Options.Create(Probes),
             Options.Create(new StateStoreOptions { Directory = Path.GetTempPath() }), lifetime, logger)
         {
             CheckEvery = TimeSpan.FromMilliseconds(5),
         };
         await watchdog.StartAsync(CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddMilliseconds(500);
-        while (!lifetime.Stopped && DateTime.UtcNow < deadline)
+
+        // Counted in checks, not in time: on a loaded machine the watchdog's timer may not tick for a while, and a
+        // watch that ended before its first check would find a stopping loop not stopped.
+        const int Checks = 30;
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!lifetime.Stopped && Volatile.Read(ref checks) < Checks && !watchdog.ExecuteTask!.IsCompleted && DateTime.UtcNow < deadline)
         {
             await Task.Delay(10);
         }
 
+        Assert.True(lifetime.Stopped || checks >= Checks || watchdog.ExecuteTask!.IsCompleted, $"the watchdog made {checks} checks in a minute");
         await watchdog.StopAsync(CancellationToken.None);
         return (lifetime.Stopped, exitCode, logger.Lines);
     }
