@@ -15,7 +15,8 @@ internal sealed class InputMerge
     private readonly long[] newestTimestamp;
 
     // Since when each partition with nothing buffered (or a possible stray alone) and its end not known has held a
-    // record back (-1: it is not holding one), and whether its wait ran out: each gets its own MaxIdleMs, however long another one held the task.
+    // record back (-1: it is not holding one), and whether its wait ran out: each gets its own MaxIdleMs, however
+    // long another one held the task.
     private readonly long[] unreadSince;
     private readonly bool[] gaveUpOn;
 
@@ -134,8 +135,7 @@ internal sealed class InputMerge
         var caughtUpHolds = false;
         for (var i = 0; i < buffers.Length; i++)
         {
-            var unread = assigned[i] && !atEnd[i]
-                && (buffers[i].Count == 0 || (buffers[i].Count == 1 && i != topic && buffers[i].Peek().Message.Timestamp.UnixTimestampMs - best > strayAheadMs));
+            var unread = assigned[i] && !atEnd[i] && (buffers[i].Count == 0 || (i != topic && IsStrayAlone(buffers[i], best, strayAheadMs)));
             if (!unread)
             {
                 unreadSince[i] = -1;
@@ -199,6 +199,10 @@ internal sealed class InputMerge
 
         return true;
     }
+
+    /// <summary>The partition holds one record, stamped so far after the candidate that the next could show it a stray.</summary>
+    private static bool IsStrayAlone(Queue<ConsumeResult<byte[]?, byte[]?>> buffer, long candidate, long strayAheadMs) =>
+        buffer.Count == 1 && buffer.Peek().Message.Timestamp.UnixTimestampMs - candidate > strayAheadMs;
 
     /// <summary>A partition's rank: its next record's timestamp, or for a stray (<see cref="TryTakeNext"/>), the next but one's.</summary>
     private static long RankOf(Queue<ConsumeResult<byte[]?, byte[]?>> buffer, long strayAheadMs, out bool stray)
