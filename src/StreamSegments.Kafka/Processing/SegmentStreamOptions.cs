@@ -45,7 +45,8 @@ public sealed class SegmentStreamOptions : IValidatableObject
 
     /// <summary>
     /// How long a task waits for an input partition that has no buffered record and is not known to be caught
-    /// up, before taking records of the others (which would break strict timestamp order across topics).
+    /// up (or only one, which the record behind it may show to be a stray: <see cref="InputMerge.TryTakeNext"/>),
+    /// before taking records of the others (which would break strict timestamp order across topics).
     /// </summary>
     [Range(0, 600_000)]
     public int MaxTaskIdleMs { get; set; } = 2_000;
